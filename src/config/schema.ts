@@ -1,0 +1,124 @@
+// The configuration schema (zod, strict): the single source of defaults and validation rules.
+// Unknown keys are errors; every message names its path. See DESIGN.md "Configuration".
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+import { parseTlsaParams } from '../core/tlsa.js';
+
+const duration = z
+  .union([z.number(), z.string()])
+  .transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(v)} (use e.g. "30s", "5m", "1h")` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/** "host:port", "[v6]:port", or a bare host (port 53). */
+export const HOST_PORT = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]]+))(?::(\d{1,5}))?$/;
+const hostPort = z.string().refine((s) => {
+  const m = HOST_PORT.exec(s);
+  if (!m) return /^[0-9a-fA-F:]+$/.test(s) && s.includes(':'); // bare IPv6 without port
+  return m[3] === undefined || (Number(m[3]) >= 1 && Number(m[3]) <= 65535);
+}, { message: 'expected "host:port" or "[ipv6]:port" with port 1-65535' });
+
+const port = z.number().int().min(1, 'port must be 1-65535').max(65535, 'port must be 1-65535');
+
+// A TLSA owner base name: letters, digits, hyphens, dots; no wildcard (RFC 6698 §3 owners are concrete).
+const domain = z
+  .string()
+  .transform((s) => s.toLowerCase().replace(/\.$/, ''))
+  .refine((s) => /^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?)(\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?)+$/.test(s), {
+    message: 'not a valid DNS name (fully qualified, no wildcard)',
+  });
+
+const tlsaParams = z.string().refine((s) => parseTlsaParams(s) !== undefined, {
+  message: 'TLSA parameters must be "usage selector matching-type", e.g. "3 1 1" (usage 0-3, selector 0-1, matching type 0-2)',
+});
+
+const fileMode = z.string().regex(/^0?[0-7]{3}$/, 'mode must be octal like "0600"');
+
+const tsigSchema = z
+  .strictObject({
+    name: z.string().min(1).transform((s) => s.toLowerCase().replace(/\.$/, '')),
+    algorithm: z.enum(['hmac-sha256', 'hmac-sha384', 'hmac-sha512', 'hmac-sha1']).default('hmac-sha256'),
+    secretFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+  })
+  .refine((t) => !(t.secretFile && t.keyFile), { message: 'give either secretFile or keyFile, not both' });
+
+const dnsSchema = z.strictObject({
+  provider: z.literal('rfc2136').default('rfc2136'),
+  server: hostPort,
+  tsig: tsigSchema,
+  nameservers: z.union([z.literal('auto'), z.array(hostPort).min(1)]).default('auto'),
+  nameserverPort: port.default(53),
+  ttl: z.number().int().min(1, 'ttl must be at least 1 second').max(604800, 'ttl above one week is not sensible for a rollover').default(3600),
+  timeout: duration.default(5000),
+});
+
+const rolloverSchema = z.strictObject({
+  delayFactor: z.number().min(2, 'delayFactor must be at least 2 (RFC 7671 §8.1: two TTLs)').max(100).default(2),
+  minDelay: duration.default(0),
+  propagationTimeout: duration.default(3_600_000),
+  cleanupDelay: duration.default(0),
+});
+
+const installSchema = z.strictObject({
+  certificate: z.string().min(1).optional(),
+  fullchain: z.string().min(1).optional(),
+  chain: z.string().min(1).optional(),
+  key: z.string().min(1).optional(),
+  combined: z.string().min(1).optional(),
+  mode: fileMode.default('0600'),
+  owner: z.string().min(1).optional(),
+  group: z.string().min(1).optional(),
+});
+
+const argv = z.array(z.string().min(1)).min(1, 'give the command as a list: ["systemctl", "reload", "postfix"]');
+
+const probeSchema = z.strictObject({
+  protocol: z.enum(['smtp', 'imap', 'pop3', 'tls', 'none']).optional(),
+  addresses: z.union([z.literal('auto'), z.array(hostPort).min(1)]).default('auto'),
+  timeout: duration.default(10_000),
+});
+
+const certificateSchema = z.strictObject({
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'id must be 1-64 characters of letters, digits, ".", "_", "-", starting with a letter or digit')
+    .refine((s) => !s.includes('..'), 'id must not contain ".."'),
+  domains: z.array(domain).min(1, 'list at least one domain'),
+  ports: z.array(port).min(1, 'list at least one port'),
+  protocol: z.enum(['tcp', 'udp', 'sctp']).default('tcp'),
+  tlsa: z.array(tlsaParams).min(1).default(['3 1 1']),
+  trustAnchor: z.enum(['issuer', 'root']).default('issuer'),
+  install: installSchema.optional(),
+  reload: argv.optional(),
+  reloadTimeout: duration.default(60_000),
+  activate: argv.optional(),
+  probe: probeSchema.prefault({}),
+});
+
+export const configSchema = z
+  .strictObject({
+    stateDir: z.string().min(1).default('/var/lib/danehook'),
+    dns: dnsSchema,
+    rollover: rolloverSchema.prefault({}),
+    certificates: z.array(certificateSchema).min(1, 'configure at least one certificate entry'),
+  })
+  .superRefine((c, ctx) => {
+    const seen = new Map<string, number>();
+    c.certificates.forEach((entry, i) => {
+      const prev = seen.get(entry.id.toLowerCase());
+      if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['certificates', i, 'id'], message: `duplicate id "${entry.id}" (also certificates[${prev}])` });
+      else seen.set(entry.id.toLowerCase(), i);
+    });
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type DnsConfig = Config['dns'];
+export type TsigConfig = DnsConfig['tsig'];
+export type RolloverConfig = Config['rollover'];
+export type CertificateEntry = Config['certificates'][number];

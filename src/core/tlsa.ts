@@ -1,0 +1,76 @@
+// TLSA records (RFC 6698 §2, RFC 7671): parameters, presentation form "3 1 1 <hex>", owner names
+// "_<port>._<proto>.<domain>.", and computing association data from a certificate chain.
+import { createHash } from 'node:crypto';
+
+export interface TlsaParams {
+  usage: number; // 0 PKIX-TA, 1 PKIX-EE, 2 DANE-TA, 3 DANE-EE (RFC 7218 mnemonics)
+  selector: number; // 0 full certificate, 1 SubjectPublicKeyInfo
+  matchingType: number; // 0 full, 1 SHA-256, 2 SHA-512
+}
+
+/** One TLSA record's RDATA; `data` is lowercase hex. */
+export interface TlsaRdata extends TlsaParams {
+  data: string;
+}
+
+/** A TLSA record with owner and TTL, as published. */
+export interface TlsaRecord {
+  name: string; // absolute, lowercase, with trailing dot
+  ttl: number;
+  rdata: TlsaRdata;
+}
+
+/** Parse "3 1 1" into parameters; undefined when out of range. */
+export function parseTlsaParams(text: string): TlsaParams | undefined {
+  const m = /^\s*([0-3])\s+([01])\s+([0-2])\s*$/.exec(text);
+  if (!m) return undefined;
+  return { usage: Number(m[1]), selector: Number(m[2]), matchingType: Number(m[3]) };
+}
+
+export function formatTlsaParams(p: TlsaParams): string {
+  return `${p.usage} ${p.selector} ${p.matchingType}`;
+}
+
+/** Presentation form "u s m hex" (RFC 6698 §2.2), hex lowercase. */
+export function formatTlsaRdata(r: TlsaRdata): string {
+  return `${r.usage} ${r.selector} ${r.matchingType} ${r.data}`;
+}
+
+const HASH_LENGTH: Record<number, number> = { 1: 32, 2: 64 };
+
+/** Parse presentation form; hex may be split by whitespace or parentheses as in zone files. */
+export function parseTlsaRdata(text: string): TlsaRdata | undefined {
+  const m = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+([0-9a-fA-F\s()]+)$/.exec(text);
+  if (!m) return undefined;
+  const params = parseTlsaParams(`${m[1]} ${m[2]} ${m[3]}`);
+  if (!params) return undefined;
+  const data = m[4]!.replace(/[\s()]/g, '').toLowerCase();
+  if (data.length === 0 || data.length % 2 !== 0) return undefined;
+  const want = HASH_LENGTH[params.matchingType];
+  if (want !== undefined && data.length !== want * 2) return undefined;
+  return { ...params, data };
+}
+
+/** "_25._tcp.mx.example.com." (RFC 6698 §3). */
+export function formatTlsaOwner(port: number, protocol: string, domain: string): string {
+  return `_${port}._${protocol}.${domain.toLowerCase().replace(/\.$/, '')}.`;
+}
+
+/** Association data for one certificate (DER) per selector and matching type (RFC 6698 §2.1.2–2.1.3). */
+export function computeAssociation(certDer: Uint8Array, spkiDer: Uint8Array, selector: number, matchingType: number): string {
+  const selected = selector === 0 ? certDer : spkiDer;
+  switch (matchingType) {
+    case 0:
+      return Buffer.from(selected).toString('hex');
+    case 1:
+      return createHash('sha256').update(selected).digest('hex');
+    case 2:
+      return createHash('sha512').update(selected).digest('hex');
+    default:
+      throw new RangeError(`matching type ${matchingType} is not 0, 1 or 2`);
+  }
+}
+
+export function sameRdata(a: TlsaRdata, b: TlsaRdata): boolean {
+  return a.usage === b.usage && a.selector === b.selector && a.matchingType === b.matchingType && a.data === b.data;
+}

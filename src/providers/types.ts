@@ -1,0 +1,46 @@
+// The DNS provider interface: providers only read and write records; the core computes the plan
+// (as octoDNS and DNSControl do). Every provider has the same shape; see registry.ts.
+import type { TlsaRdata } from '../core/tlsa.js';
+
+/** One change of a plan: add or remove a single TLSA record. Names absolute, lowercase, trailing dot. */
+export interface Change {
+  op: 'create' | 'delete';
+  name: string;
+  ttl: number;
+  rdata: TlsaRdata;
+}
+
+/** A plan is data: it can be printed, and it is exactly what gets applied. */
+export interface Plan {
+  changes: Change[];
+}
+
+/** A TLSA RRset as one server serves it; `records` empty when the name has no TLSA (NODATA/NXDOMAIN). */
+export interface RRset {
+  name: string;
+  ttl: number | null; // null when there are no records
+  records: TlsaRdata[];
+}
+
+export interface ProviderCapabilities {
+  /** All changes for one zone are applied in one all-or-nothing transaction. */
+  atomicPerZone: boolean;
+}
+
+export interface ApplyResult {
+  /** Zones written, with the number of changes each got. */
+  zones: { zone: string; changes: number }[];
+}
+
+export interface DnsProvider {
+  readonly name: string;
+  readonly capabilities: ProviderCapabilities;
+  /** Current TLSA RRsets at the primary, keyed by name. */
+  listRecords(names: string[]): Promise<Map<string, RRset>>;
+  /** Apply a plan: one atomic write per zone. An empty plan writes nothing. */
+  apply(plan: Plan): Promise<ApplyResult>;
+  /** Preflight: the server is reachable and accepts our credentials; writes nothing. */
+  checkAccess(zoneOf: string): Promise<void>;
+  /** The zone apex a name belongs to (absolute, trailing dot). */
+  findZone(name: string): Promise<string>;
+}
