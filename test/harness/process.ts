@@ -76,7 +76,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       if (exited) return;
       stopping = true;
       child.kill('SIGTERM');
-      const done = await Promise.race([exitPromise.then(() => true), sleep(5000).then(() => false)]);
+      const done = await Promise.race([exitPromise.then(() => true), sleep(5000, undefined, { ref: false }).then(() => false)]);
       if (!done) {
         child.kill('SIGKILL');
         await exitPromise;
