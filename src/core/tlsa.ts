@@ -74,3 +74,26 @@ export function computeAssociation(certDer: Uint8Array, spkiDer: Uint8Array, sel
 export function sameRdata(a: TlsaRdata, b: TlsaRdata): boolean {
   return a.usage === b.usage && a.selector === b.selector && a.matchingType === b.matchingType && a.data === b.data;
 }
+
+/** The certificates a TLSA computation needs: the leaf and its issuers (issuer first). */
+export interface ChainForTlsa {
+  leaf: { der: Uint8Array; spki: Uint8Array };
+  chain: { der: Uint8Array; spki: Uint8Array; subject: string }[];
+}
+
+/**
+ * RDATA for one parameter set. Usages 1/3 describe the leaf; 0/2 a trust anchor from the chain:
+ * the leaf's issuer by default, or the top of the chain (RFC 7671 §5.2: the TA must be served).
+ */
+export function computeTlsaRdata(certs: ChainForTlsa, params: TlsaParams, trustAnchor: 'issuer' | 'root' = 'issuer'): TlsaRdata {
+  let subject = certs.leaf;
+  if (params.usage === 0 || params.usage === 2) {
+    const ta = trustAnchor === 'root' ? certs.chain.at(-1) : certs.chain[0];
+    if (!ta) throw new TlsaChainError(`TLSA usage ${params.usage} needs the issuer certificate, but the input has no chain; give --chain or a full-chain file`);
+    subject = ta;
+  }
+  return { ...params, data: computeAssociation(subject.der, subject.spki, params.selector, params.matchingType) };
+}
+
+/** Raised when the chain cannot supply a trust-anchor certificate; mapped to CertificateError by callers. */
+export class TlsaChainError extends Error {}

@@ -1,0 +1,27 @@
+// acme.sh `--reloadcmd` (FACTS.md): CERT_PATH, CERT_KEY_PATH, CA_CERT_PATH, CERT_FULLCHAIN_PATH,
+// Le_Domain; with --always-force-new-domain-key also Le_Next_Domain_Key (kept for next-key mode).
+import type { CertEvent, Env } from './event.js';
+import { requireVars } from './require.js';
+
+export const ACMESH_MARKERS = ['CERT_PATH', 'CERT_KEY_PATH', 'Le_Domain'];
+
+export function readAcmeSh(env: Env): CertEvent {
+  const v = requireVars(env, 'acme.sh', ['CERT_PATH', 'CERT_KEY_PATH']);
+  const event: CertEvent = {
+    client: 'acme.sh',
+    domains: env.Le_Domain ? [env.Le_Domain.toLowerCase()] : [],
+    files: { certificate: v.CERT_PATH!, key: v.CERT_KEY_PATH! },
+    sources: { certificate: 'CERT_PATH', key: 'CERT_KEY_PATH' },
+  };
+  if (env.Le_Domain) event.name = env.Le_Domain.toLowerCase();
+  if (env.CA_CERT_PATH) {
+    event.files.chain = env.CA_CERT_PATH;
+    event.sources.chain = 'CA_CERT_PATH';
+  }
+  if (env.CERT_FULLCHAIN_PATH) {
+    event.files.fullchain = env.CERT_FULLCHAIN_PATH;
+    event.sources.fullchain = 'CERT_FULLCHAIN_PATH';
+  }
+  if (env.Le_Next_Domain_Key) event.nextKey = env.Le_Next_Domain_Key;
+  return event;
+}

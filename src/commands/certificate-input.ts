@@ -1,0 +1,30 @@
+// Shared first steps of plan and deploy: load config, read the client's certificate, pick the
+// entry, and check the certificate against it. Nothing is written.
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { detectCertEvent } from '../clients/detect.js';
+import type { CertEvent } from '../clients/event.js';
+import { readCertificateBundle } from '../io/cert-files.js';
+import { checkBundle, computeSpkiHash, type CertificateBundle } from '../core/certificate.js';
+import { identifyEntry } from '../core/identify.js';
+import type { CertificateEntry } from '../config/schema.js';
+import type { CommandContext } from './context.js';
+
+export interface CertificateInput {
+  loaded: LoadedConfig;
+  event: CertEvent;
+  bundle: CertificateBundle;
+  entry: CertificateEntry;
+  spkiHash: string;
+}
+
+export async function readCertificateInput(ctx: CommandContext, opts: { requireKey: boolean }): Promise<CertificateInput> {
+  const loaded = await loadConfig({ file: ctx.options.config, env: ctx.env });
+  for (const w of loaded.warnings) ctx.log.warn(w);
+  const { pem, cert, chain, key } = ctx.options;
+  const event = detectCertEvent({ env: ctx.env, explicit: { pem, cert, chain, key }, args: ctx.options.args });
+  ctx.log.debug(`certificate from ${event.client}: ${Object.values(event.files).join(', ')}`);
+  const bundle = readCertificateBundle(event);
+  const entry = identifyEntry(loaded.config.certificates, { id: ctx.options.id, clientName: event.name, dnsNames: bundle.leaf.dnsNames });
+  checkBundle(bundle, { domains: entry.domains, now: ctx.now(), requireKey: opts.requireKey });
+  return { loaded, event, bundle, entry, spkiHash: computeSpkiHash(bundle.leaf.spki) };
+}

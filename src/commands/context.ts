@@ -1,0 +1,31 @@
+// What every command receives: parsed options, environment, logger, output and the clock.
+// Commands never exit the process; they return an exit code or throw a DanehookError.
+import type { Logger } from '../log.js';
+
+export interface CommandOptions {
+  config?: string;
+  json: boolean;
+  dryRun: boolean;
+  force: boolean;
+  retry: boolean;
+  id?: string;
+  pem?: string;
+  cert?: string;
+  chain?: string;
+  key?: string;
+  wait: boolean;
+  detach: boolean;
+  offline: boolean;
+  args: string[];
+}
+
+export interface CommandContext {
+  options: CommandOptions;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  /** Result output (stdout). */
+  out: (text: string) => void;
+  now: () => Date;
+}
+
+export type Command = (ctx: CommandContext) => Promise<number>;

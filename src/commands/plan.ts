@@ -1,0 +1,52 @@
+// `danehook plan`: what `deploy` would publish for a certificate, as zone-file lines, nsupdate lines
+// and JSON. With DNS access it also shows the changes against what the primary serves. No writes.
+import { computeCertificateRecords, findCrowdedNames } from '../core/desired.js';
+import { formatChangeJson, formatNsupdate, formatRecordJson, formatZoneLine } from '../core/format-plan.js';
+import type { Change } from '../providers/types.js';
+import { readCertificateInput } from './certificate-input.js';
+import type { CommandContext } from './context.js';
+import { computeAdditions } from '../core/plan.js';
+
+export async function planCommand(ctx: CommandContext): Promise<number> {
+  const input = await readCertificateInput(ctx, { requireKey: false });
+  const { loaded, entry, bundle } = input;
+  const dns = loaded.config.dns;
+  let ttl = dns.ttl;
+  let changes: Change[] | undefined;
+  let server: { host: string; port: number } | undefined;
+
+  if (!ctx.options.offline) {
+    const { createProvider } = await import('../providers/registry.js');
+    const { parseHostPort } = await import('../io/host-port.js');
+    server = parseHostPort(dns.server, 53);
+    const provider = createProvider(dns, loaded.key);
+    const owners = [...new Set(computeCertificateRecords(entry, bundle, ttl).map((r) => r.name))];
+    const existing = await provider.listRecords(owners);
+    // An existing RRset keeps its TTL: RFC 2181 §5.2 forbids differing TTLs within one RRset.
+    const ttls = [...existing.values()].map((s) => s.ttl).filter((t): t is number => t !== null);
+    if (ttls.length > 0) ttl = Math.max(...ttls);
+    changes = computeAdditions(computeCertificateRecords(entry, bundle, ttl), existing);
+  }
+
+  const records = computeCertificateRecords(entry, bundle, ttl);
+  for (const name of findCrowdedNames(records)) ctx.log.warn(`${name} would hold more than 12 TLSA records; some receivers ignore long RRsets`);
+
+  if (ctx.options.json) {
+    const result: Record<string, unknown> = { id: entry.id, records: records.map(formatRecordJson), changes: (changes ?? []).map(formatChangeJson) };
+    if (ctx.options.offline) result.offline = true;
+    ctx.out(JSON.stringify(result, null, 2) + '\n');
+    return 0;
+  }
+  const lines = [
+    `; danehook plan for "${entry.id}": ${bundle.leaf.dnsNames.join(', ')} (${bundle.key?.description ?? 'no key given'}), valid until ${bundle.leaf.notAfter.toISOString()}`,
+    `; SPKI SHA-256 ${input.spkiHash}`,
+    '; zone file',
+    ...records.map(formatZoneLine),
+    '; nsupdate',
+    formatNsupdate(changes ?? records.map((r) => ({ op: 'create' as const, ...r })), server),
+  ];
+  if (changes) lines.push(changes.length === 0 ? '; no changes: DNS already has every record' : `; ${changes.length} change(s) against the primary`);
+  else lines.push('; offline: changes against DNS not computed');
+  ctx.out(lines.join('\n') + '\n');
+  return 0;
+}

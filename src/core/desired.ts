@@ -1,0 +1,53 @@
+// The records a certificate entry should have in DNS: owners (ports × domains) × TLSA parameters,
+// for each certificate that must be covered (the live one and every pending one). Pure.
+import { CertificateError } from '../errors.js';
+import { computeTlsaRdata, formatTlsaOwner, parseTlsaParams, sameRdata, TlsaChainError, type ChainForTlsa, type TlsaRecord } from './tlsa.js';
+
+export interface EntryShape {
+  domains: string[];
+  ports: number[];
+  protocol: string;
+  tlsa: string[];
+  trustAnchor: 'issuer' | 'root';
+}
+
+/** Some large receivers handle only about a dozen TLSA records per name (FACTS.md). */
+export const MAX_RECORDS_PER_NAME = 12;
+
+/** Owner names of an entry, in config order: "_25._tcp.mx.example.com.", ... */
+export function computeOwners(entry: EntryShape): string[] {
+  return entry.domains.flatMap((d) => entry.ports.map((p) => formatTlsaOwner(p, entry.protocol, d)));
+}
+
+/** The records for one certificate. */
+export function computeCertificateRecords(entry: EntryShape, certs: ChainForTlsa, ttl: number): TlsaRecord[] {
+  const rdatas = entry.tlsa.map((text) => {
+    const params = parseTlsaParams(text)!; // validated by the config schema
+    try {
+      return computeTlsaRdata(certs, params, entry.trustAnchor);
+    } catch (err) {
+      if (err instanceof TlsaChainError) throw new CertificateError(err.message);
+      throw err;
+    }
+  });
+  const unique = rdatas.filter((r, i) => rdatas.findIndex((o) => sameRdata(o, r)) === i);
+  return computeOwners(entry).flatMap((name) => unique.map((rdata) => ({ name, ttl, rdata })));
+}
+
+/** Union of several certificates' records (live ∪ pending), without duplicates, stable order. */
+export function computeDesiredRecords(entry: EntryShape, certificates: ChainForTlsa[], ttl: number): TlsaRecord[] {
+  const out: TlsaRecord[] = [];
+  for (const certs of certificates) {
+    for (const r of computeCertificateRecords(entry, certs, ttl)) {
+      if (!out.some((o) => o.name === r.name && sameRdata(o.rdata, r.rdata))) out.push(r);
+    }
+  }
+  return out;
+}
+
+/** Names holding more than MAX_RECORDS_PER_NAME records (a warning, not an error). */
+export function findCrowdedNames(records: TlsaRecord[]): string[] {
+  const counts = new Map<string, number>();
+  for (const r of records) counts.set(r.name, (counts.get(r.name) ?? 0) + 1);
+  return [...counts].filter(([, n]) => n > MAX_RECORDS_PER_NAME).map(([name]) => name);
+}
