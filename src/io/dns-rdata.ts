@@ -1,0 +1,36 @@
+// Pure decoders/encoders for the few rdata types danehook reads (RFC 1035 §3.3, RFC 3596,
+// RFC 6698 §2.1). Names inside rdata may be compressed, so decoders take the whole message.
+import packet from 'dns-packet';
+import type { TlsaRdata } from '../core/tlsa.js';
+import { readName, TYPE, WireFormatError, type WireRecord } from './dns-wire.js';
+
+/** TLSA rdata with its 2-byte RDLENGTH prefix, via dns-packet's codec. */
+export function encodeTlsaRdata(r: TlsaRdata): Buffer {
+  return packet.tlsa.encode({ usage: r.usage, selector: r.selector, matchingType: r.matchingType, certificate: Buffer.from(r.data, 'hex') });
+}
+
+export function parseTlsaRdata(rr: WireRecord): TlsaRdata {
+  if (rr.type !== TYPE.TLSA || rr.rdata.length < 4) throw new WireFormatError(`TLSA record for ${rr.name} has ${rr.rdata.length} bytes of rdata`);
+  return { usage: rr.rdata[0]!, selector: rr.rdata[1]!, matchingType: rr.rdata[2]!, data: rr.rdata.subarray(3).toString('hex') };
+}
+
+export function parseNameRdata(msg: Buffer, rr: WireRecord): string {
+  const { name, end } = readName(msg, rr.rdataStart);
+  if (end !== rr.rdataStart + rr.rdata.length) throw new WireFormatError(`bad name rdata for ${rr.name}`);
+  return name;
+}
+
+export function parseSoaRdata(msg: Buffer, rr: WireRecord): { mname: string; serial: number; minimum: number } {
+  const m = readName(msg, rr.rdataStart);
+  const r = readName(msg, m.end);
+  if (r.end + 20 !== rr.rdataStart + rr.rdata.length) throw new WireFormatError(`bad SOA rdata for ${rr.name}`);
+  return { mname: m.name, serial: msg.readUInt32BE(r.end), minimum: msg.readUInt32BE(r.end + 16) };
+}
+
+/** Dotted quad or RFC 5952 text for an A or AAAA record. */
+export function parseAddressRdata(rr: WireRecord): string {
+  if (rr.type === TYPE.A && rr.rdata.length === 4) return [...rr.rdata].join('.');
+  // dns-packet's codec reads the 2-byte RDLENGTH that precedes rdata; it formats per RFC 5952.
+  if (rr.type === TYPE.AAAA && rr.rdata.length === 16) return packet.aaaa.decode(Buffer.concat([Buffer.from([0, 16]), rr.rdata]));
+  throw new WireFormatError(`bad address rdata for ${rr.name}`);
+}

@@ -1,0 +1,149 @@
+// Authoritative DNS queries (RD=0) over node:dgram/node:net with our own wire code:
+// TLSA RRsets, SOA serials, zone apexes, a zone's nameservers and addresses. Identical concurrent
+// queries are de-duplicated and the number in flight is bounded.
+import { lookup } from 'node:dns/promises';
+import type { TlsaRdata } from '../core/tlsa.js';
+import { DnsProtocolError, UnavailableError } from '../errors.js';
+import type { RRset } from '../providers/types.js';
+import { createDeduper, createLimiter } from './dns-limiter.js';
+import { queryServer, type QueryReply } from './dns-query.js';
+import { parseAddressRdata, parseNameRdata, parseSoaRdata, parseTlsaRdata } from './dns-rdata.js';
+import { formatAbsoluteName, TYPE, type WireRecord } from './dns-wire.js';
+import { formatHostPort, type HostPort } from './host-port.js';
+
+export interface ResolverOptions {
+  timeoutMs: number;
+  retries?: number;
+  /** Queries in flight at once across all servers (default 64). */
+  concurrency?: number;
+  /** Addresses of an out-of-zone nameserver name; default node:dns lookup (hosts file + system resolver). */
+  lookupAddresses?: (name: string) => Promise<string[]>;
+}
+
+export interface TlsaAnswer {
+  rrset: RRset;
+  /** The server set AA: it answered from its own copy of the zone. */
+  authoritative: boolean;
+}
+
+export interface Nameserver extends HostPort {
+  /** The NS name this address belongs to (absolute, lowercase). */
+  name: string;
+}
+
+export interface Resolver {
+  queryTlsa(server: HostPort, name: string): Promise<TlsaAnswer>;
+  querySoaSerial(server: HostPort, zone: string): Promise<number>;
+  /** The apex of the zone `name` is in, as `server` (authoritative for it) sees it. */
+  queryZoneApex(server: HostPort, name: string): Promise<string>;
+  queryAddresses(server: HostPort, name: string): Promise<string[]>;
+  discoverNameservers(zone: string, primary: HostPort, port: number): Promise<Nameserver[]>;
+}
+
+/** Follow a CNAME chain inside one answer section (RFC 1034 §3.6.2); returns the final owner. */
+export function computeCanonicalOwner(wire: Buffer, answers: WireRecord[], name: string): string {
+  let owner = formatAbsoluteName(name);
+  for (let i = 0; i < 8; i++) {
+    const cname = answers.find((r) => r.type === TYPE.CNAME && r.name === owner);
+    if (!cname) return owner;
+    owner = parseNameRdata(wire, cname);
+  }
+  throw new DnsProtocolError(`CNAME chain for ${name} is longer than 8`);
+}
+
+function isInZone(name: string, zone: string): boolean {
+  return name === zone || zone === '.' || name.endsWith(`.${zone}`);
+}
+
+async function lookupSystem(name: string): Promise<string[]> {
+  try {
+    return (await lookup(name.replace(/\.$/, ''), { all: true })).map((a) => a.address);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTFOUND' || code === 'ENODATA') return [];
+    throw new UnavailableError(`cannot resolve nameserver ${name} (${code ?? String(err)})`, { cause: err });
+  }
+}
+
+export function createResolver(opts: ResolverOptions): Resolver {
+  const limit = createLimiter(opts.concurrency ?? 64);
+  const dedupe = createDeduper();
+  const retry = { timeoutMs: opts.timeoutMs, retries: opts.retries ?? 2 };
+  const lookupAddresses = opts.lookupAddresses ?? lookupSystem;
+
+  const ask = (server: HostPort, name: string, type: number): Promise<QueryReply> => {
+    const qname = formatAbsoluteName(name);
+    return dedupe(`${formatHostPort(server)} ${qname} ${type}`, () => limit(() => queryServer(server, qname, type, retry)));
+  };
+
+  async function queryTlsa(server: HostPort, name: string): Promise<TlsaAnswer> {
+    const { wire, message } = await ask(server, name, TYPE.TLSA);
+    const owner = computeCanonicalOwner(wire, message.answers, name);
+    const rrs = message.answers.filter((r) => r.type === TYPE.TLSA && r.name === owner);
+    const records: TlsaRdata[] = rrs.map(parseTlsaRdata);
+    const ttl = rrs.length === 0 ? null : Math.min(...rrs.map((r) => r.ttl));
+    return { rrset: { name: formatAbsoluteName(name), ttl, records }, authoritative: message.header.aa };
+  }
+
+  async function querySoaSerial(server: HostPort, zone: string): Promise<number> {
+    const apex = formatAbsoluteName(zone);
+    const { wire, message } = await ask(server, apex, TYPE.SOA);
+    const soa = message.answers.find((r) => r.type === TYPE.SOA && r.name === apex);
+    if (!soa || !message.header.aa) {
+      throw new DnsProtocolError(`${formatHostPort(server)} is not authoritative for zone ${apex} (no SOA${message.header.aa ? '' : ', AA not set'})`);
+    }
+    return parseSoaRdata(wire, soa).serial;
+  }
+
+  async function queryZoneApex(server: HostPort, name: string): Promise<string> {
+    const qname = formatAbsoluteName(name);
+    const { message } = await ask(server, qname, TYPE.SOA);
+    const where = formatHostPort(server);
+    if (message.answers.some((r) => r.type === TYPE.CNAME && r.name === qname)) {
+      throw new DnsProtocolError(`${qname} is a CNAME at ${where}: TLSA records cannot be added beside it (RFC 2181 §10.1)`);
+    }
+    // The SOA is in the answer when `name` is the apex, else in the authority section of the
+    // NODATA/NXDOMAIN reply (RFC 2308 §3).
+    const soa = message.answers.find((r) => r.type === TYPE.SOA) ?? message.authorities.find((r) => r.type === TYPE.SOA);
+    if (!message.header.aa || !soa || !isInZone(qname, soa.name)) {
+      const referral = message.authorities.find((r) => r.type === TYPE.NS);
+      throw new DnsProtocolError(
+        `${where} is not authoritative for ${qname}${referral ? ` (it refers to zone ${referral.name})` : ''}`,
+        { hint: 'dns.server must be the primary of the zone holding the TLSA names' },
+      );
+    }
+    return soa.name;
+  }
+
+  async function queryAddresses(server: HostPort, name: string): Promise<string[]> {
+    const [a, aaaa] = await Promise.all([ask(server, name, TYPE.A), ask(server, name, TYPE.AAAA)]);
+    const out: string[] = [];
+    for (const { wire, message } of [a, aaaa]) {
+      const owner = computeCanonicalOwner(wire, message.answers, name);
+      for (const r of message.answers) if ((r.type === TYPE.A || r.type === TYPE.AAAA) && r.name === owner) out.push(parseAddressRdata(r));
+    }
+    return [...new Set(out)];
+  }
+
+  async function discoverNameservers(zone: string, primary: HostPort, port: number): Promise<Nameserver[]> {
+    const apex = formatAbsoluteName(zone);
+    const { wire, message } = await ask(primary, apex, TYPE.NS);
+    const nsRecords = message.answers.filter((r) => r.type === TYPE.NS && r.name === apex);
+    if (!message.header.aa || nsRecords.length === 0) {
+      throw new DnsProtocolError(`${formatHostPort(primary)} gave no authoritative NS set for ${apex}`);
+    }
+    const names = [...new Set(nsRecords.map((r) => parseNameRdata(wire, r)))].sort();
+    const perName = await Promise.all(
+      names.map(async (ns) => {
+        // In-zone names: the primary is the authority for their addresses. Out-of-zone names
+        // belong to other zones; ask the system resolver.
+        const addrs = isInZone(ns, apex) ? await queryAddresses(primary, ns) : await lookupAddresses(ns);
+        return addrs.map((host) => ({ host, port, name: ns }));
+      }),
+    );
+    const seen = new Set<string>();
+    return perName.flat().filter((n) => !seen.has(n.host) && seen.add(n.host) !== undefined);
+  }
+
+  return { queryTlsa, querySoaSerial, queryZoneApex, queryAddresses, discoverNameservers };
+}

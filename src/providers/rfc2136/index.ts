@@ -1,0 +1,95 @@
+// The RFC 2136 provider: reads TLSA RRsets from the primary, writes them with TSIG-signed
+// UPDATEs (one per zone when it fits in 64 KiB), and checks access with an empty UPDATE.
+import { randomInt } from 'node:crypto';
+import type { TsigKey } from '../../config/tsig-key.js';
+import type { TlsaRdata } from '../../core/tlsa.js';
+import { DnsProtocolError } from '../../errors.js';
+import { formatAbsoluteName, MAX_TCP_MESSAGE } from '../../io/dns-wire.js';
+import type { HostPort } from '../../io/host-port.js';
+import { createResolver, type Resolver } from '../../io/resolver.js';
+import type { ApplyResult, Change, DnsProvider, Plan, RRset } from '../types.js';
+import { formatUpdateMessage, type UpdateMessage } from './message.js';
+import { computeRRsetAfter, computeUpdateMessages } from './split.js';
+import { sendSignedUpdate } from './transport.js';
+import { computeTsigRecordSize } from './tsig.js';
+
+export interface Rfc2136Options {
+  server: HostPort;
+  key: TsigKey;
+  timeoutMs: number;
+  retries?: number;
+  now?: () => number;
+  /** Largest signed message; tests lower it to exercise splitting. Default 65535. */
+  maxMessageBytes?: number;
+  resolver?: Resolver;
+}
+
+export function createRfc2136Provider(opts: Rfc2136Options): DnsProvider {
+  const now = opts.now ?? Date.now;
+  const retries = opts.retries ?? 2;
+  const resolver = opts.resolver ?? createResolver({ timeoutMs: opts.timeoutMs, retries });
+  const maxUnsigned = (opts.maxMessageBytes ?? MAX_TCP_MESSAGE) - computeTsigRecordSize(opts.key);
+  // What listRecords last returned per name: the prerequisites of apply() (see split.ts).
+  const snapshot = new Map<string, TlsaRdata[]>();
+  const zoneOf = new Map<string, Promise<string>>();
+
+  function findZone(name: string): Promise<string> {
+    const qname = formatAbsoluteName(name);
+    let p = zoneOf.get(qname);
+    if (!p) {
+      p = resolver.queryZoneApex(opts.server, qname);
+      p.catch(() => zoneOf.delete(qname));
+      zoneOf.set(qname, p);
+    }
+    return p;
+  }
+
+  async function listRecords(names: string[]): Promise<Map<string, RRset>> {
+    const unique = [...new Set(names.map(formatAbsoluteName))];
+    const answers = await Promise.all(unique.map((n) => resolver.queryTlsa(opts.server, n)));
+    const out = new Map<string, RRset>();
+    for (const { rrset, authoritative } of answers) {
+      if (!authoritative) throw new DnsProtocolError(`${opts.server.host}:${opts.server.port} is not authoritative for ${rrset.name}`, { hint: 'dns.server must be the primary of the zone' });
+      out.set(rrset.name, rrset);
+      snapshot.set(rrset.name, rrset.records);
+    }
+    return out;
+  }
+
+  function sendUpdate(m: UpdateMessage, what: string): Promise<Buffer> {
+    const unsigned = formatUpdateMessage({ ...m, id: randomInt(0x10000) });
+    return sendSignedUpdate(opts.server, opts.key, unsigned, { timeoutMs: opts.timeoutMs, retries, now, what });
+  }
+
+  async function apply(plan: Plan): Promise<ApplyResult> {
+    const byZone = new Map<string, Change[]>();
+    for (const c of plan.changes) {
+      const change = { ...c, name: formatAbsoluteName(c.name) };
+      const zone = await findZone(change.name);
+      byZone.set(zone, [...(byZone.get(zone) ?? []), change]);
+    }
+    const result: ApplyResult = { zones: [] };
+    for (const [zone, changes] of [...byZone].sort(([a], [b]) => a.localeCompare(b))) {
+      const messages = computeUpdateMessages(zone, changes, snapshot, maxUnsigned);
+      for (const [i, m] of messages.entries()) {
+        const part = messages.length > 1 ? ` (message ${i + 1} of ${messages.length})` : '';
+        await sendUpdate(m, `UPDATE of zone ${zone}${part}`);
+        for (const name of new Set(m.updates.map((u) => u.name))) {
+          const before = snapshot.get(name);
+          if (before !== undefined) snapshot.set(name, computeRRsetAfter(before, m.updates.filter((u) => u.name === name)));
+        }
+      }
+      result.zones.push({ zone, changes: changes.length });
+    }
+    return result;
+  }
+
+  async function checkAccess(name: string): Promise<void> {
+    const zone = await findZone(name);
+    // An UPDATE with no prerequisites and no updates changes nothing; a NOERROR signed with our
+    // key proves the server is reachable, authoritative and accepts the key (FACTS.md).
+    await sendUpdate({ id: 0, zone, prerequisites: [], updates: [] }, `access check (empty UPDATE) for zone ${zone}`);
+  }
+
+  return { name: 'rfc2136', capabilities: { atomicPerZone: true }, listRecords, apply, checkAccess, findZone };
+}
