@@ -1,0 +1,195 @@
+// Real PowerDNS Authoritative (gsqlite3) on loopback with RFC 2136 enabled. By default a Lua update
+// policy lets only our TSIG key change only TLSA records; optional pdns secondary fed by NOTIFY.
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { binaryPath } from './binaries.js';
+import {
+  absolute, dig, generateTsigKey, querySerial, relativeName, servesZone, writeKeyFiles, zoneFileText,
+  type DnsServerHandle, type Endpoint, type TsigAlgorithm, type ZoneOptions,
+} from './dns.js';
+import { freePort } from './ports.js';
+import { startDaemon, waitFor, type Daemon } from './process.js';
+import { makeTempDir, registerCleanup, type HarnessContext } from './tempdir.js';
+
+const run = promisify(execFile);
+const SCHEMA = '/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql';
+
+export interface PowerDnsOptions extends ZoneOptions {
+  keyName?: string;
+  algorithm?: TsigAlgorithm;
+  secondary?: boolean;
+  /**
+   * 'tlsa-only' (default): lua-dnsupdate-policy-script allowing our key and TLSA only.
+   * 'key-only': PowerDNS's built-in TSIG-ALLOW-DNSUPDATE check, which cannot restrict types.
+   */
+  policy?: 'tlsa-only' | 'key-only';
+}
+
+export interface PowerDnsHandle extends DnsServerHandle {
+  secondary?: Endpoint;
+  stopSecondary(): Promise<void>;
+  startSecondary(): Promise<void>;
+  holdSecondary(): Promise<void>;
+  releaseSecondary(): Promise<void>;
+  waitForSecondarySync(timeoutMs?: number): Promise<boolean>;
+  pdnsutil(server: 'primary' | 'secondary', args: string[]): Promise<string>;
+}
+
+interface Setup {
+  name: 'primary' | 'secondary';
+  port: number;
+  dir: string;
+}
+
+// The Lua policy replaces ALL of PowerDNS's own update checks (allow-dnsupdate-from and
+// TSIG-ALLOW-DNSUPDATE are skipped once it is set), so it must check the key name itself. A TSIG
+// that does not verify is refused before the script runs.
+function policyScript(keyName: string): string {
+  return `-- danehook test harness: key ${keyName} may add/delete TLSA records, nothing else.
+function updatepolicy(input)
+  -- an unsigned update carries an unset name whose toString() throws: pcall turns that into "no"
+  local ok, tsig = pcall(function() return input:getTsigName():toString() end)
+  if not ok or tsig ~= "${keyName}" then
+    return false
+  end
+  return input:getQType() == pdns.TLSA
+end
+`;
+}
+
+export async function startPowerDns(t: HarnessContext, opts: PowerDnsOptions = {}): Promise<PowerDnsHandle> {
+  const pdnsServer = binaryPath('pdns_server');
+  binaryPath('pdnsutil');
+  binaryPath('sqlite3');
+  const zone = absolute(opts.zone ?? 'example.test');
+  const ttl = opts.ttl ?? 300;
+  const policy = opts.policy ?? 'tlsa-only';
+  const tempDir = makeTempDir('pdns');
+  const key = generateTsigKey(opts.keyName, opts.algorithm);
+  const { keyFilePath, secretFilePath } = writeKeyFiles(tempDir, key);
+  const primary: Setup = { name: 'primary', port: await freePort(), dir: join(tempDir, 'primary') };
+  const secondary: Setup | undefined = opts.secondary
+    ? { name: 'secondary', port: await freePort(), dir: join(tempDir, 'secondary') }
+    : undefined;
+
+  const conf = (s: Setup, extra: string[]) =>
+    [
+      'launch=gsqlite3',
+      `gsqlite3-database=${join(s.dir, 'pdns.sqlite3')}`,
+      `local-address=127.0.0.1:${s.port}`,
+      'daemon=no',
+      'guardian=no',
+      'disable-syslog=yes',
+      'log-timestamp=yes',
+      `socket-dir=${s.dir}`,
+      'webserver=no',
+      // metadata is changed while running (hold/release); no caching so changes apply at once
+      'zone-metadata-cache-ttl=0',
+      'cache-ttl=0',
+      'negquery-cache-ttl=0',
+      'query-cache-ttl=0',
+      ...extra,
+      '',
+    ].join('\n');
+
+  const pdnsutil = async (which: 'primary' | 'secondary', args: string[]) => {
+    const s = which === 'primary' ? primary : secondary;
+    if (!s) throw new Error('no secondary configured');
+    const { stdout } = await run(binaryPath('pdnsutil'), [`--config-dir=${s.dir}`, ...args]);
+    return stdout;
+  };
+  const pdnsControl = async (s: Setup, args: string[]) =>
+    (await run(binaryPath('pdns_control'), [`--config-dir=${s.dir}`, ...args])).stdout;
+  const initDb = async (s: Setup) => {
+    mkdirSync(s.dir);
+    await run(binaryPath('sqlite3'), [join(s.dir, 'pdns.sqlite3'), `.read ${SCHEMA}`]);
+  };
+
+  await initDb(primary);
+  writeFileSync(join(primary.dir, 'policy.lua'), policyScript(key.name));
+  writeFileSync(join(primary.dir, 'pdns.conf'), conf(primary, [
+    'dnsupdate=yes',
+    'allow-dnsupdate-from=127.0.0.0/8',
+    'primary=yes',
+    ...(policy === 'tlsa-only' ? [`lua-dnsupdate-policy-script=${join(primary.dir, 'policy.lua')}`] : []),
+    ...(secondary ? [`also-notify=127.0.0.1:${secondary.port}`] : []),
+  ]));
+  writeFileSync(join(primary.dir, 'zone.db'), zoneFileText({ ...opts, zone }));
+  await pdnsutil('primary', ['load-zone', relativeName(zone), join(primary.dir, 'zone.db')]);
+  await pdnsutil('primary', ['import-tsig-key', relativeName(key.name), key.algorithm, key.secret]);
+  await pdnsutil('primary', ['set-meta', relativeName(zone), 'TSIG-ALLOW-DNSUPDATE', relativeName(key.name)]);
+  // load-zone makes a NATIVE zone (replication left to the database); only a PRIMARY zone sends
+  // NOTIFY, and PowerDNS sends none after an UPDATE unless NOTIFY-DNSUPDATE is set.
+  await pdnsutil('primary', ['set-kind', relativeName(zone), 'primary']);
+  await pdnsutil('primary', ['set-meta', relativeName(zone), 'NOTIFY-DNSUPDATE', '1']);
+  if (secondary) {
+    await initDb(secondary);
+    writeFileSync(join(secondary.dir, 'pdns.conf'), conf(secondary, ['secondary=yes', 'allow-notify-from=127.0.0.0/8', 'xfr-cycle-interval=1']));
+    await pdnsutil('secondary', ['create-secondary-zone', relativeName(zone), `127.0.0.1:${primary.port}`]);
+  }
+
+  const daemons: Partial<Record<'primary' | 'secondary', Daemon>> = {};
+  registerCleanup(t, tempDir, () => Object.values(daemons).filter((d): d is Daemon => !!d));
+  const ep = (s: Setup): Endpoint => ({ host: '127.0.0.1', port: s.port });
+  const serial = (server: Endpoint = ep(primary)) => querySerial(server, zone);
+  const waitForSecondarySync = async (timeoutMs = 10000) =>
+    !secondary || waitFor(async () => (await serial(ep(secondary))) === (await serial(ep(primary))), timeoutMs, 100);
+  const start = async (s: Setup) => {
+    daemons[s.name] = await startDaemon({
+      name: `pdns-${s.name}`,
+      command: pdnsServer,
+      args: [`--config-dir=${s.dir}`],
+      logPath: join(tempDir, `${s.name}.log`),
+      cwd: s.dir,
+      // An empty secondary answers but not authoritatively: any reply means it is up.
+      ready: s.name === 'primary' ? () => servesZone(ep(s), zone) : async () => (await dig(ep(s), zone, 'SOA')).status !== 'NO-REPLY',
+    });
+    if (s.name === 'secondary') {
+      await pdnsControl(s, ['retrieve', relativeName(zone)]);
+      if (!(await waitForSecondarySync())) throw new Error('pdns secondary did not transfer the zone');
+    }
+  };
+  await start(primary);
+  if (secondary) await start(secondary);
+  const needSecondary = () => {
+    if (!secondary) throw new Error('startPowerDns({ secondary: true }) needed');
+  };
+
+  return {
+    zone,
+    primary: ep(primary),
+    secondary: secondary && ep(secondary),
+    key,
+    keyFilePath,
+    secretFilePath,
+    ttl,
+    tempDir,
+    serial,
+    pdnsutil,
+    waitForSecondarySync,
+    async stop() {
+      await Promise.all(Object.values(daemons).map((d) => d?.stop()));
+    },
+    async stopSecondary() {
+      needSecondary();
+      await daemons.secondary?.stop();
+    },
+    async startSecondary() {
+      needSecondary();
+      if (daemons.secondary && !daemons.secondary.exited) return;
+      await start(secondary!);
+    },
+    async holdSecondary() {
+      needSecondary();
+      await pdnsutil('primary', ['set-meta', relativeName(zone), 'NOTIFY-DNSUPDATE', '0']);
+    },
+    async releaseSecondary() {
+      needSecondary();
+      await pdnsutil('primary', ['set-meta', relativeName(zone), 'NOTIFY-DNSUPDATE', '1']);
+      await pdnsControl(secondary!, ['retrieve', relativeName(zone)]);
+      if (!(await waitForSecondarySync())) throw new Error('pdns secondary did not catch up after release');
+    },
+  };
+}
