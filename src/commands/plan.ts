@@ -6,6 +6,7 @@ import type { Change } from '../providers/types.js';
 import { readCertificateInput } from './certificate-input.js';
 import type { CommandContext } from './context.js';
 import { computeAdditions } from '../core/plan.js';
+import { parseHostPort } from '../io/host-port.js';
 
 export async function planCommand(ctx: CommandContext): Promise<number> {
   const input = await readCertificateInput(ctx, { requireKey: false });
@@ -13,12 +14,10 @@ export async function planCommand(ctx: CommandContext): Promise<number> {
   const dns = loaded.config.dns;
   let ttl = dns.ttl;
   let changes: Change[] | undefined;
-  let server: { host: string; port: number } | undefined;
+  const server = parseHostPort(dns.server, 53)!; // validated by the config schema
 
   if (!ctx.options.offline) {
     const { createProvider } = await import('../providers/registry.js');
-    const { parseHostPort } = await import('../io/host-port.js');
-    server = parseHostPort(dns.server, 53);
     const provider = createProvider(dns, loaded.key);
     const owners = [...new Set(computeCertificateRecords(entry, bundle, ttl).map((r) => r.name))];
     const existing = await provider.listRecords(owners);

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { parseTlsaParams } from '../core/tlsa.js';
+import { parseHostPort } from '../io/host-port.js';
 
 const duration = z
   .union([z.number(), z.string()])
@@ -15,13 +16,10 @@ const duration = z
     return ms;
   });
 
-/** "host:port", "[v6]:port", or a bare host (port 53). */
-export const HOST_PORT = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]]+))(?::(\d{1,5}))?$/;
-const hostPort = z.string().refine((s) => {
-  const m = HOST_PORT.exec(s);
-  if (!m) return /^[0-9a-fA-F:]+$/.test(s) && s.includes(':'); // bare IPv6 without port
-  return m[3] === undefined || (Number(m[3]) >= 1 && Number(m[3]) <= 65535);
-}, { message: 'expected "host:port" or "[ipv6]:port" with port 1-65535' });
+/** "host:port", "[v6]:port", or a bare host (port 53); the one parser lives in io/host-port.ts. */
+const hostPort = z.string().refine((s) => parseHostPort(s, 53) !== undefined, {
+  message: 'expected "host:port" or "[ipv6]:port" with port 1-65535',
+});
 
 const port = z.number().int().min(1, 'port must be 1-65535').max(65535, 'port must be 1-65535');
 

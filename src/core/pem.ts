@@ -13,8 +13,9 @@ const BASE64_BODY = /^[A-Za-z0-9+/=\s]*$/;
 
 /** Every PEM block in `text`; throws CertificateError when the text has none or a block is damaged. */
 export function parsePemBlocks(text: string, source: string): PemBlock[] {
-  if (text.includes('\u0000') || /[\x80-\xff]/.test(text.slice(0, 64)) && !text.includes('-----BEGIN')) {
-    throw new CertificateError(`${source}: not PEM text (binary data; DER files are not accepted, convert with "openssl x509 -inform DER")`);
+  // DER starts with a SEQUENCE tag (0x30); other binary files usually hold NUL bytes.
+  if (!text.includes('-----BEGIN') && (text.includes('\u0000') || text.charCodeAt(0) === 0x30)) {
+    throw new CertificateError(`${source}: not PEM text but binary data (DER is not accepted; convert with "openssl x509 -inform DER -in FILE")`);
   }
   const blocks: PemBlock[] = [];
   for (const m of text.matchAll(BLOCK)) {

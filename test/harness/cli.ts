@@ -1,0 +1,94 @@
+// Run the built CLI (dist/cli.js) as a user or an ACME client would: argv, env, exit code, output.
+// Also a temp workspace with a config file and a state dir whose bytes tests compare.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** I/O: run `node dist/cli.js ...args` with exactly `env` (plus PATH); never inherits DANEHOOK_* or client vars. */
+export function runCli(args: string[], opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: opts.cwd,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export interface Workspace {
+  dir: string;
+  stateDir: string;
+  configPath: string;
+  secretPath: string;
+  writeConfig(config: object): string;
+  /** Every file under stateDir with its bytes, for "state unchanged" assertions. */
+  snapshotState(): Record<string, string>;
+  remove(): void;
+}
+
+/** I/O: a temp dir with a TSIG secret file (0600), an empty state dir and a config writer. */
+export function makeWorkspace(): Workspace {
+  const dir = mkdtempSync(join(tmpdir(), 'danehook-ws-'));
+  const stateDir = join(dir, 'state');
+  const secretPath = join(dir, 'tsig.secret');
+  writeFileSync(secretPath, Buffer.alloc(32, 7).toString('base64') + '\n', { mode: 0o600 });
+  const ws: Workspace = {
+    dir,
+    stateDir,
+    configPath: join(dir, 'config.json'),
+    secretPath,
+    writeConfig(config) {
+      writeFileSync(ws.configPath, JSON.stringify(config, null, 2));
+      return ws.configPath;
+    },
+    snapshotState() {
+      const out: Record<string, string> = {};
+      const walk = (d: string) => {
+        let names: string[];
+        try {
+          names = readdirSync(d);
+        } catch {
+          return;
+        }
+        for (const n of names) {
+          const p = join(d, n);
+          if (statSync(p).isDirectory()) walk(p);
+          else out[p] = readFileSync(p).toString('base64');
+        }
+      };
+      walk(stateDir);
+      return out;
+    },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+  return ws;
+}
+
+/** A config for one entry; DNS points at a closed port so any unexpected DNS use fails loudly. */
+export function baseConfig(ws: Workspace, entry: Record<string, unknown> = {}): Record<string, any> {
+  return {
+    stateDir: ws.stateDir,
+    dns: { server: '127.0.0.1:9', tsig: { name: 'danehook-key', secretFile: ws.secretPath }, timeout: '1s' },
+    certificates: [{ id: 'mx', domains: ['mx.example.com'], ports: [25], ...entry }],
+  };
+}
