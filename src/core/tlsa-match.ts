@@ -16,7 +16,7 @@ export interface TlsaMatchOptions {
 export type TlsaMatchKind =
   /** DANE-EE(3): the leaf's certificate or key matches. */
   | 'end-entity'
-  /** DANE-TA(2): a certificate of the presented issuer path (depth ≥ 1, or a self-issued leaf). */
+  /** DANE-TA(2): a presented certificate on the leaf's issuer path (depth ≥ 1). */
   | 'presented-trust-anchor'
   /** DANE-TA(2) "2 0 0" / "2 1 0": the record itself carries the trust anchor, which signed the top of the path (RFC 7671 §5.2.2–5.2.3). */
   | 'record-trust-anchor';
@@ -134,9 +134,9 @@ function namesMatch(leaf: X509Certificate, names: readonly string[]): boolean {
 
 /**
  * Pure: match `chainDer` (DER, leaf first, as presented) against `records`. A DANE-EE(3) record
- * matches the leaf only (RFC 7671 §5.1). A DANE-TA(2) record matches a certificate on the issuer
- * path at depth ≥ 1, or the leaf when it is self-issued (then it is its own trust anchor), or,
- * for "2 0 0"/"2 1 0", a key in the record that signed the top of the path (RFC 7671 §5.2); the
+ * matches the leaf only (RFC 7671 §5.1). A DANE-TA(2) record matches a presented certificate on
+ * the leaf's issuer path at depth ≥ 1, or, for "2 0 0"/"2 1 0", a key in the record that signed
+ * the top of the path (RFC 7671 §5.2; "2 1 0" also anchors a self-signed leaf, "2 0 0" does not); the
  * path below the anchor must verify, and with `referenceNames` the leaf must carry one of them.
  * Validity dates are not checked (no clock in core; DANE-EE ignores them, RFC 7671 §5.1).
  */
@@ -149,7 +149,6 @@ export function computeTlsaMatch(
   const chain = chainDer.map(parseCertDer);
   const leaf = chain[0]!;
   const path = computeIssuerPath(chain);
-  const leafSelfIssued = isIssuedBy(leaf, leaf);
   const names = options.referenceNames;
   const nameOk = names === undefined || names.length === 0 ? undefined : namesMatch(leaf.x509, names);
 
@@ -187,10 +186,11 @@ export function computeTlsaMatch(
   function matchTrustAnchor(record: TlsaRdata): TlsaRecordMatch | undefined {
     const label = formatTlsaParams(record);
     let hit: TlsaRecordMatch | undefined;
-    // A presented trust anchor: any certificate on the issuer path above the leaf, or the
-    // leaf itself when self-issued (it then anchors its own one-element path).
-    const candidates = leafSelfIssued ? path : path.slice(1);
-    for (const index of candidates) {
+    // A presented trust anchor: a certificate on the issuer path above the leaf. The leaf itself
+    // is never matched by a DANE-TA digest, not even when self-signed (that is what DANE-EE is
+    // for); OpenSSL's DANE verifier, by RFC 7671's author, decides the same. A self-signed leaf
+    // can still be anchored by a "2 1 0" record of its own key, below.
+    for (const index of path.slice(1)) {
       if (associationOf(chain[index]!, record) === record.data) {
         hit = { record, kind: 'presented-trust-anchor', depth: index, nameChecked: nameOk !== undefined };
         break;
@@ -199,15 +199,20 @@ export function computeTlsaMatch(
     if (!hit && record.usage === 2 && record.matchingType === 0) {
       // RFC 7671 §5.2.2–5.2.3: with the anchor's full certificate or key in the record, the
       // server may omit it; the anchor must then have signed the top of the presented path.
+      // A full certificate ("2 0 0") serves as the missing issuer of the top of the path, which a
+      // self-signed top does not need; a bare key ("2 1 0") is checked as the top's signer, even
+      // of a self-signed leaf. OpenSSL's DANE verifier (used by postfix's SMTP client) decides
+      // both cases this way.
       const key = keyFromRecord(record);
       const top = chain[path[path.length - 1]!]!;
-      if (key && top.x509.verify(key)) hit = { record, kind: 'record-trust-anchor', depth: path[path.length - 1]!, nameChecked: nameOk !== undefined };
+      const needsIssuer = !isIssuedBy(top, top);
+      if (key && (record.selector === 1 || needsIssuer) && top.x509.verify(key)) hit = { record, kind: 'record-trust-anchor', depth: path[path.length - 1]!, nameChecked: nameOk !== undefined };
     }
     if (!hit) {
       const off = chain.findIndex((c, i) => !path.includes(i) && associationOf(c, record) === record.data);
       if (off >= 0) problems.push(`${label} record matches presented certificate #${off}, which is not an issuer of the leaf`);
-      else if (!leafSelfIssued && associationOf(leaf, record) === record.data) {
-        problems.push(`${label} record matches the leaf, which is not self-issued and so cannot be its own trust anchor (RFC 7671 §5.2)`);
+      else if (associationOf(leaf, record) === record.data) {
+        problems.push(`${label} record matches the leaf; DANE-TA(2) designates an issuer of the leaf, DANE-EE(3) the leaf itself (RFC 7671 §5.1–5.2)`);
       }
       return undefined;
     }

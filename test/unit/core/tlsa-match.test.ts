@@ -28,6 +28,8 @@ after(() => {
   removeCertDir(other);
 });
 
+const formatParams = (r: TlsaRdata) => `${r.usage} ${r.selector} ${r.matchingType}`;
+
 function rr(usage: number, selector: 0 | 1, matchingType: 0 | 1 | 2, certPath: string): TlsaRdata {
   return { usage, selector, matchingType, data: opensslAssociation(certPath, selector, matchingType) };
 }
@@ -77,16 +79,27 @@ test('DANE-TA 2 0 0 / 2 1 0 carry the anchor: the server may omit it (RFC 7671 Â
   assert.equal(computeTlsaMatch(leafEc.chainDer, [rr(2, 1, 1, root.certPath)]).matched, false);
 });
 
-test('DANE-TA naming a CA-issued leaf does not match: it is not an anchor for itself', () => {
+test('a DANE-TA digest of the leaf does not match: DANE-TA designates an issuer', () => {
   const r = computeTlsaMatch(leafEc.chainDer, [rr(2, 1, 1, leafEc.certPath)]);
   assert.equal(r.matched, false);
-  assert.match(r.problems.join('\n'), /not self-issued/);
+  assert.match(r.problems.join('\n'), /matches the leaf; DANE-TA\(2\) designates an issuer/);
 });
 
-test('a self-signed leaf matches both DANE-EE and DANE-TA of itself', () => {
-  const r = computeTlsaMatch(selfSigned.chainDer, [rr(3, 1, 1, selfSigned.certPath), rr(2, 1, 1, selfSigned.certPath), rr(2, 0, 1, selfSigned.certPath)]);
-  assert.deepEqual(r.matches.map((x) => [x.kind, x.depth]), [['end-entity', 0], ['presented-trust-anchor', 0], ['presented-trust-anchor', 0]]);
-  assert.equal(r.allParamsMatched, true);
+test('a self-signed leaf: DANE-EE matches, a DANE-TA digest or full certificate does not, its full key does (as openssl decides)', () => {
+  const r = computeTlsaMatch(selfSigned.chainDer, [
+    rr(3, 1, 1, selfSigned.certPath),
+    rr(2, 1, 1, selfSigned.certPath),
+    rr(2, 0, 1, selfSigned.certPath),
+    rr(2, 0, 0, selfSigned.certPath),
+    rr(2, 1, 0, selfSigned.certPath),
+  ]);
+  assert.deepEqual(r.matches.map((x) => [formatParams(x.record), x.kind, x.depth]), [
+    ['3 1 1', 'end-entity', 0],
+    ['2 1 0', 'record-trust-anchor', 0],
+  ]);
+  assert.equal(r.allParamsMatched, false);
+  // "2 0 0" of a self-signed leaf: the certificate would only serve as a missing issuer.
+  assert.deepEqual(r.byParams.filter((g) => g.matches.length === 0).map((g) => g.params), ['2 1 1', '2 0 1', '2 0 0']);
 });
 
 test('an extra certificate that did not issue the leaf is no trust anchor', () => {

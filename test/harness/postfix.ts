@@ -1,0 +1,191 @@
+// A real postfix (Debian's, 3.7) from a private config_directory + queue_directory in a temp dir,
+// on free loopback ports, without touching /etc/postfix: SMTP with STARTTLS (RFC 3207) and an
+// implicit-TLS smtps listener. Several instances run side by side (one queue dir each).
+import { execFile } from 'node:child_process';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from './ports.js';
+import { startDaemon, type Daemon } from './process.js';
+import { makeTempDir, registerCleanup, type HarnessContext } from './tempdir.js';
+import { readBanner } from './tls-service.js';
+
+const run = promisify(execFile);
+
+export interface PostfixOptions {
+  /** Key followed by full chain (smtpd_tls_chain_files). Omit for a server without TLS (no STARTTLS offered). */
+  combinedPem?: string;
+  /** Also listen on ::1 (inet_protocols = all). Default true. */
+  ipv6?: boolean;
+  myhostname?: string;
+}
+
+export interface PostfixInstance {
+  dir: string;
+  configDir: string;
+  host: string;
+  /** SMTP with STARTTLS (smtpd_tls_security_level = may). */
+  smtpPort: number;
+  /** Implicit TLS (smtpd_tls_wrappermode, as on port 465); undefined without TLS. */
+  smtpsPort: number | undefined;
+  /** The file smtpd_tls_chain_files points at. */
+  chainFile: string;
+  daemon: Daemon;
+  /** I/O: replace the key+chain file atomically (the service keeps serving the old one until reload). */
+  installCert(combinedPem: string): void;
+  /** I/O: `postfix -c DIR reload`; new smtpd processes read the new file (~0.13 s later). */
+  reload(): Promise<void>;
+  /** I/O: stop this instance (postfix stop, then our own process by PID). */
+  stop(): Promise<void>;
+  log(): string;
+}
+
+function postconfEdits(values: Record<string, string>): string {
+  return Object.entries(values).map(([k, v]) => `${k} = ${v}`).join('\n');
+}
+
+/** I/O: start postfix; stopped and its dir removed by `t.after`. Caller checks requireBinaries(t, ['postfix']). */
+export async function startPostfix(t: HarnessContext, opts: PostfixOptions = {}): Promise<PostfixInstance> {
+  const dir = makeTempDir('postfix');
+  // postfix daemons run as the postfix user and must traverse to their queue directory.
+  chmodSync(dir, 0o755);
+  const configDir = join(dir, 'etc');
+  const queueDir = join(dir, 'queue');
+  const dataDir = join(dir, 'data');
+  for (const d of [configDir, queueDir, dataDir]) mkdirSync(d, { mode: 0o755 });
+  const chainFile = join(dir, 'chain.pem');
+  const tls = opts.combinedPem !== undefined;
+  if (tls) writeFileSync(chainFile, opts.combinedPem!, { mode: 0o600 });
+  const ipv6 = opts.ipv6 ?? true;
+  const smtpPort = await freePort();
+  const smtpsPort = tls ? await freePort() : undefined;
+
+  // main.cf: Debian's template plus our private paths (FACTS.md: /etc/postfix/main.cf may be missing).
+  copyFileSync('/usr/share/postfix/main.cf.debian', join(configDir, 'main.cf'));
+  const main = readFileSync(join(configDir, 'main.cf'), 'utf8');
+  writeFileSync(
+    join(configDir, 'main.cf'),
+    `${main}\n# danehook test instance\n${postconfEdits({
+      queue_directory: queueDir,
+      data_directory: dataDir,
+      inet_interfaces: 'loopback-only',
+      inet_protocols: ipv6 ? 'all' : 'ipv4',
+      myhostname: opts.myhostname ?? 'mx.test.example',
+      mydestination: '',
+      alias_maps: '',
+      alias_database: '',
+      local_recipient_maps: '',
+      mynetworks: '127.0.0.0/8 [::1]/128',
+      maillog_file: '/dev/stdout',
+      smtpd_tls_security_level: tls ? 'may' : 'none',
+      ...(tls ? { smtpd_tls_chain_files: chainFile } : {}),
+      smtpd_tls_loglevel: '1',
+      smtputf8_enable: 'no',
+    })}\n`,
+  );
+  // master.cf: the services smtpd needs, none chrooted (the temp dir is not a chroot jail).
+  // Listening on a bare port binds every inet_interfaces address (127.0.0.1 and ::1).
+  const services = [
+    `${smtpPort} inet n - n - - smtpd`,
+    ...(tls ? [`${smtpsPort} inet n - n - - smtpd`, '  -o smtpd_tls_wrappermode=yes', '  -o smtpd_tls_security_level=encrypt'] : []),
+    'pickup unix n - n 60 1 pickup',
+    'cleanup unix n - n - 0 cleanup',
+    'qmgr unix n - n 300 1 qmgr',
+    'tlsmgr unix - - n 1000? 1 tlsmgr',
+    'rewrite unix - - n - - trivial-rewrite',
+    'bounce unix - - n - 0 bounce',
+    'defer unix - - n - 0 bounce',
+    'trace unix - - n - 0 bounce',
+    'verify unix - - n - 1 verify',
+    'proxymap unix - - n - - proxymap',
+    'error unix - - n - - error',
+    'retry unix - - n - - error',
+    'discard unix - - n - - discard',
+    'anvil unix - - n - 1 anvil',
+    'scache unix - - n - 1 scache',
+    'postlog unix-dgram n - n - 1 postlogd',
+  ];
+  writeFileSync(join(configDir, 'master.cf'), `${services.join('\n')}\n`);
+  // `postfix start-fg` creates the queue subdirectories itself (postfix-script check-fatal →
+  // post-install create-missing), with postfix's ownership and modes.
+  chownSync(dataDir, postfixUid(), -1); // data_directory belongs to mail_owner
+
+  const daemon = await startDaemon({
+    name: 'postfix',
+    command: 'postfix',
+    args: ['-c', configDir, 'start-fg'],
+    logPath: join(dir, 'postfix.log'),
+    ready: async () => /^220[ -]/.test(await readBanner('127.0.0.1', smtpPort)),
+  });
+
+  const masterPid = (): number | undefined => {
+    try {
+      const pid = Number(readFileSync(join(queueDir, 'pid', 'master.pid'), 'utf8').trim());
+      return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  // `postfix start-fg` runs postfix-script, which runs the master as its child: signalling only
+  // our child would orphan the master. Stop the master of *this* instance (its pid file is in
+  // our queue dir), then make sure our own child is gone.
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    if (!daemon.exited) {
+      await run('postfix', ['-c', configDir, 'stop']).catch(() => {
+        const pid = masterPid();
+        if (pid !== undefined) {
+          try {
+            process.kill(pid, 'SIGTERM');
+          } catch {
+            // already gone
+          }
+        }
+      });
+    }
+    await daemon.stop();
+  };
+  const wrapped: Daemon = {
+    name: daemon.name,
+    pid: daemon.pid,
+    logPath: daemon.logPath,
+    get exited() {
+      return daemon.exited;
+    },
+    get crashed() {
+      return daemon.crashed && !stopped;
+    },
+    log: () => daemon.log(),
+    stop,
+  };
+  registerCleanup(t, dir, () => [wrapped]);
+
+  return {
+    dir,
+    configDir,
+    host: '127.0.0.1',
+    smtpPort,
+    smtpsPort,
+    chainFile,
+    daemon: wrapped,
+    installCert(combinedPem: string) {
+      const tmp = `${chainFile}.new`;
+      writeFileSync(tmp, combinedPem, { mode: 0o600 });
+      renameSync(tmp, chainFile);
+    },
+    async reload() {
+      await run('postfix', ['-c', configDir, 'reload']);
+    },
+    stop,
+    log: () => daemon.log(),
+  };
+}
+
+function postfixUid(): number {
+  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postfix:'));
+  const uid = line ? Number(line.split(':')[2]) : NaN;
+  if (!Number.isInteger(uid)) throw new Error('no postfix user in /etc/passwd (is the postfix package installed?)');
+  return uid;
+}
