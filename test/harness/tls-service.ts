@@ -32,6 +32,8 @@ export interface SilentServer {
   readonly accepted: number;
   /** Most connections open at the same time. */
   readonly maxConcurrent: number;
+  /** Connections open now (a client that closed its socket is gone). */
+  readonly open: number;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export async function startSilentServer(t: HarnessContext, host = '127.0.0.1'): 
     maxConcurrent = Math.max(maxConcurrent, sockets.size);
     s.on('error', () => {});
     s.on('close', () => sockets.delete(s));
+    s.resume(); // read and drop what the client sends, so its close is seen
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -67,6 +70,9 @@ export async function startSilentServer(t: HarnessContext, host = '127.0.0.1'): 
     },
     get maxConcurrent() {
       return maxConcurrent;
+    },
+    get open() {
+      return sockets.size;
     },
     close,
   };
