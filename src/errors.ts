@@ -78,3 +78,12 @@ export function toDanehookError(err: unknown): DanehookError {
   const message = err instanceof Error ? err.message : String(err);
   return new InternalError(`internal error: ${message}`, { cause: err });
 }
+
+// When several problems are reported at once, the exit code is the worst: bugs first, then
+// what an operator must fix, then what may fix itself (temporary).
+const SEVERITY: ExitCodeValue[] = [70, 74, 65, 77, 76, 78, 69, 64, 75];
+
+export function worstExitCode(errors: DanehookError[]): ExitCodeValue {
+  if (errors.length === 0) return ExitCode.ok;
+  return errors.map((e) => e.exitCode).sort((a, b) => SEVERITY.indexOf(a) - SEVERITY.indexOf(b))[0]!;
+}

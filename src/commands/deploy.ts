@@ -1,7 +1,145 @@
-// `danehook deploy`: placeholder until its issue lands; says so instead of pretending to work.
-import { UnavailableError } from '../errors.js';
+// `danehook deploy`: identify the entry, stage the renewed certificate, publish its records beside
+// the live one's, record `published`, and return at once (--wait: finish here; --detach: finish in
+// a detached background post-deploy whose output goes to a log file, not the client's pipes).
+import { createHash } from 'node:crypto';
+import { openSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UsageError } from '../errors.js';
+import { computeCertificateRecords } from '../core/desired.js';
+import { supersedePending } from '../core/rollover.js';
+import type { Rollover } from '../core/state.js';
+import { toStateRecord } from '../core/state-records.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { formatMaterial, writeStagedFiles } from '../io/files.js';
+import { readInstalledLive } from '../rollover/live.js';
+import { publishRollover } from '../rollover/publish.js';
+import { closeSession, openSession, type Session } from '../rollover/session.js';
+import { waitForRollovers } from '../rollover/wait.js';
+import { readCertificateInput, type CertificateInput } from './certificate-input.js';
 import type { CommandContext } from './context.js';
 
-export async function deployCommand(_ctx: CommandContext): Promise<number> {
-  throw new UnavailableError('danehook deploy is not implemented yet in this version');
+/** First run for an id: learn the live certificate from the installed files. */
+function learnLive(s: Session, input: CertificateInput): void {
+  const es = s.entryState(input.entry.id);
+  if (es.liveKnown) return;
+  const found = readInstalledLive(input.entry, input.loaded.config.dns.ttl);
+  if (!found.known) {
+    s.ctx.log.warn(`${found.why}; its records cannot be published and activation will wait until it is known`);
+    return;
+  }
+  es.live = found.live;
+  es.liveKnown = true;
+  s.ctx.log.info(found.live ? `live certificate of "${input.entry.id}" read from ${found.from} (SPKI ${found.live.spki.slice(0, 16)}…); its records are published too` : `no certificate is installed for "${input.entry.id}" yet`);
+}
+
+async function stageAndPublish(s: Session, input: CertificateInput, fingerprint: string): Promise<number> {
+  const { entry, bundle } = input;
+  const id = entry.id;
+  learnLive(s, input);
+  const now = s.now();
+  const sup = supersedePending(s.entryState(id), now);
+  for (const old of sup.superseded) {
+    s.ctx.log.info(`"${id}": rollover ${old.id} is superseded by this renewal`);
+    s.event({ id, rollover: old.id, event: 'phase', phase: 'superseded' });
+  }
+  const es = s.entryState(id);
+  es.rollovers = sup.entry.rollovers;
+  const rolloverId = `${fingerprint.slice(0, 12)}-${now.getTime().toString(36)}`;
+  const r: Rollover = {
+    id: rolloverId,
+    phase: 'staged',
+    spki: input.spkiHash,
+    fingerprint,
+    notAfter: bundle.leaf.notAfter.toISOString(),
+    stagedDir: `staged/${id}/${rolloverId}`,
+    records: computeCertificateRecords(entry, bundle, input.loaded.config.dns.ttl).map(toStateRecord),
+    replacedTtl: null,
+    alreadyServed: false,
+    createdAt: now.toISOString(),
+    publishedAt: null, propagatedAt: null, activateAfter: null, activatedAt: null, cleanedAt: null,
+    servers: {},
+    attempts: 0,
+    lastError: null,
+  };
+  if (!s.dryRun) {
+    writeStagedFiles(input.loaded.config.stateDir, r.stagedDir, formatMaterial(bundle));
+    es.rollovers.push(r);
+    s.event({ id, rollover: r.id, event: 'phase', phase: 'staged', spki: r.spki, client: input.event.client });
+    s.save();
+  }
+  const published = await publishRollover(s, id, r);
+  if (!s.dryRun) {
+    es.rollovers[es.rollovers.length - 1] = published;
+    s.save();
+  }
+  return 0;
+}
+
+function spawnDetached(ctx: CommandContext, loaded: LoadedConfig, id: string): void {
+  const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+  // Output goes to a file: lego waits for the hook's stdout/stderr to close (FACTS.md).
+  const log = openSync(join(loaded.config.stateDir, 'detached.log'), 'a', 0o600);
+  const child = spawn(process.execPath, [cli, 'post-deploy', '--wait', '--id', id, '--config', loaded.path], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: ctx.env,
+  });
+  child.unref();
+  ctx.log.info(`"${id}": the rest of the rollover continues in the background (pid ${child.pid}, log ${join(loaded.config.stateDir, 'detached.log')})`);
+}
+
+async function retryRolledBack(ctx: CommandContext): Promise<number> {
+  if (!ctx.options.id) throw new UsageError('--retry needs --id ID');
+  const loaded = await loadConfig({ file: ctx.options.config, env: ctx.env });
+  const s = await openSession(ctx, loaded, { lock: true });
+  try {
+    s.entry(ctx.options.id);
+    const es = s.entryState(ctx.options.id);
+    const i = es.rollovers.findIndex((r) => r.phase === 'rolled-back');
+    if (i < 0) throw new UsageError(`"${ctx.options.id}" has no rolled-back rollover to retry`);
+    const r = es.rollovers[i]!;
+    es.rollovers[i] = { ...r, phase: 'propagated', activateAfter: s.now().toISOString(), lastError: null };
+    s.event({ id: ctx.options.id, rollover: r.id, event: 'phase', phase: 'propagated', reason: 'retry requested' });
+    s.save();
+    ctx.log.info(`"${ctx.options.id}": rollover ${r.id} will be activated again on the next post-deploy`);
+  } finally {
+    closeSession(s);
+  }
+  return ctx.options.wait ? waitForRollovers(ctx, loaded, [ctx.options.id]) : 0;
+}
+
+export async function deployCommand(ctx: CommandContext): Promise<number> {
+  const o = ctx.options;
+  if (o.retry && !o.pem && !o.cert && o.args.length === 0) return retryRolledBack(ctx);
+  const input = await readCertificateInput(ctx, { requireKey: true });
+  const id = input.entry.id;
+  const fingerprint = createHash('sha256').update(input.bundle.leaf.der).digest('hex');
+  const s = await openSession(ctx, input.loaded, { lock: true });
+  let code: number;
+  try {
+    s.entry(id);
+    const es = s.entryState(id);
+    const pending = es.rollovers.find((r) => r.fingerprint === fingerprint && ['staged', 'published', 'propagated', 'rolled-back'].includes(r.phase));
+    if (es.live?.fingerprint === fingerprint) {
+      ctx.log.info(`"${id}": this certificate is already live; nothing to do`);
+      return 0;
+    } else if (pending?.phase === 'rolled-back') {
+      ctx.log.warn(`"${id}": this certificate was rolled back (${pending.lastError}); run "danehook deploy --id ${id} --retry" once the cause is fixed`);
+      return 0;
+    } else if (pending) {
+      ctx.log.info(`"${id}": this certificate is already pending (${pending.phase}); nothing to do`);
+      code = 0;
+    } else {
+      code = await stageAndPublish(s, input, fingerprint);
+    }
+  } finally {
+    closeSession(s);
+  }
+  if (o.dryRun) return code;
+  if (o.wait) return waitForRollovers(ctx, input.loaded, [id]);
+  if (o.detach) spawnDetached(ctx, input.loaded, id);
+  else ctx.log.info(`"${id}": published; "danehook post-deploy" (timer or cron) finishes the rollover`);
+  return code;
 }

@@ -1,7 +1,48 @@
-// `danehook post-deploy`: placeholder until its issue lands; says so instead of pretending to work.
-import { UnavailableError } from '../errors.js';
+// `danehook post-deploy`: advance every pending rollover whose time has come (poll propagation,
+// activate, clean up). A run with nothing due reads the state file once and writes nothing.
+import { loadConfig } from '../config/load.js';
+import { computeNextStep } from '../core/rollover.js';
+import { ACTIVE_PHASES, type State } from '../core/state.js';
+import { UsageError, worstExitCode } from '../errors.js';
+import { StateStore } from '../io/state-store.js';
+import { advanceRollovers } from '../rollover/advance.js';
+import { closeSession, openSession } from '../rollover/session.js';
+import { waitForRollovers } from '../rollover/wait.js';
 import type { CommandContext } from './context.js';
 
-export async function postDeployCommand(_ctx: CommandContext): Promise<number> {
-  throw new UnavailableError('danehook post-deploy is not implemented yet in this version');
+/** Ids with a rollover whose next step is due now (a no-op run stops here: no lock, no DNS). */
+function findDueIds(state: State, ids: string[], policy: Parameters<typeof computeNextStep>[1], now: Date): string[] {
+  return ids.filter((id) =>
+    (state.certificates[id]?.rollovers ?? []).some((r) => {
+      if (!ACTIVE_PHASES.includes(r.phase)) return false;
+      const k = computeNextStep(r, policy, now).kind;
+      return k !== 'wait-activation' && k !== 'wait-cleanup' && k !== 'done';
+    }),
+  );
+}
+
+export async function postDeployCommand(ctx: CommandContext): Promise<number> {
+  const loaded = await loadConfig({ file: ctx.options.config, env: ctx.env });
+  for (const w of loaded.warnings) ctx.log.warn(w);
+  const configured = loaded.config.certificates.map((c) => c.id);
+  if (ctx.options.id && !configured.includes(ctx.options.id)) throw new UsageError(`--id ${ctx.options.id}: no certificates[] entry has that id (configured: ${configured.join(', ')})`);
+  const ids = ctx.options.id ? [ctx.options.id] : configured;
+  if (ctx.options.wait) return waitForRollovers(ctx, loaded, ids);
+
+  const { state } = new StateStore(loaded.config.stateDir).load();
+  const r = loaded.config.rollover;
+  const policy = { delayFactor: r.delayFactor, minDelay: r.minDelay, propagationTimeout: r.propagationTimeout, cleanupDelay: r.cleanupDelay };
+  if (findDueIds(state, ids, policy, ctx.now()).length === 0) {
+    ctx.log.debug('nothing is due');
+    return 0;
+  }
+  const s = await openSession(ctx, loaded, { lock: true });
+  try {
+    // Re-check under the lock: another run may have done the work meanwhile.
+    const due = findDueIds(s.state, ids, s.policy, s.now());
+    const res = await advanceRollovers(s, due);
+    return worstExitCode(res.errors);
+  } finally {
+    closeSession(s);
+  }
 }

@@ -1,7 +1,69 @@
-// `danehook pre-deploy`: placeholder until its issue lands; says so instead of pretending to work.
-import { UnavailableError } from '../errors.js';
+// `danehook pre-deploy`: preflight before a renewal — config valid, state dir writable and state
+// readable, an empty signed UPDATE accepted (server reachable, key good), every authoritative
+// server answering for each zone. Writes nothing to DNS; reports every problem, exits with the worst.
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../config/load.js';
+import { computeOwners } from '../core/desired.js';
+import { StateIoError, toDanehookError, worstExitCode, type DanehookError } from '../errors.js';
+import { formatHostPort } from '../io/host-port.js';
+import { StateStore } from '../io/state-store.js';
+import { groupByZone } from '../rollover/records.js';
+import { closeSession, openSession } from '../rollover/session.js';
 import type { CommandContext } from './context.js';
 
-export async function preDeployCommand(_ctx: CommandContext): Promise<number> {
-  throw new UnavailableError('danehook pre-deploy is not implemented yet in this version');
+export async function preDeployCommand(ctx: CommandContext): Promise<number> {
+  const loaded = await loadConfig({ file: ctx.options.config, env: ctx.env });
+  for (const w of loaded.warnings) ctx.log.warn(w);
+  const problems: DanehookError[] = [];
+  const check = async (what: string, fn: () => Promise<void> | void) => {
+    try {
+      await fn();
+      ctx.log.info(`ok: ${what}`);
+    } catch (err) {
+      const e = toDanehookError(err);
+      ctx.log.error(`${what}: ${e.message}`);
+      problems.push(e);
+    }
+  };
+  const store = new StateStore(loaded.config.stateDir);
+  await check(`state directory ${store.dir} is writable`, () => {
+    store.ensureDir();
+    const probe = join(store.dir, `.pre-deploy-${process.pid}`);
+    try {
+      writeFileSync(probe, '', { mode: 0o600 });
+    } catch (err) {
+      throw new StateIoError(`cannot write in ${store.dir} (${(err as NodeJS.ErrnoException).code})`);
+    }
+    rmSync(probe, { force: true });
+  });
+  await check(`state file ${store.statePath} is readable`, () => void store.load());
+
+  const s = await openSession({ ...ctx, options: { ...ctx.options, dryRun: true } }, loaded, { lock: false }).catch((e) => {
+    problems.push(toDanehookError(e));
+    return undefined;
+  });
+  if (s) {
+    try {
+      let zones = new Map<string, string[]>();
+      await check('zones of the configured names found', async () => {
+        zones = await groupByZone(s, loaded.config.certificates.flatMap((e) => computeOwners(e)));
+      });
+      const provider = await s.provider();
+      const resolver = await s.resolver();
+      for (const zone of zones.keys()) {
+        await check(`${loaded.config.dns.server} accepts an empty UPDATE for ${zone} signed with key "${loaded.key.name}"`, () => provider.checkAccess(zone));
+        let servers: Awaited<ReturnType<typeof s.nameservers>> = [];
+        await check(`authoritative servers of ${zone} found`, async () => {
+          servers = await s.nameservers(zone);
+        });
+        for (const ns of servers) {
+          await check(`${formatHostPort(ns)} (${ns.name}) answers for ${zone}`, async () => void (await resolver.querySoaSerial(ns, zone)));
+        }
+      }
+    } finally {
+      closeSession(s);
+    }
+  }
+  return worstExitCode(problems);
 }

@@ -1,7 +1,65 @@
-// `danehook status`: placeholder until its issue lands; says so instead of pretending to work.
-import { UnavailableError } from '../errors.js';
+// `danehook status [--json]`: per id the live certificate, rollovers with phases and deadlines,
+// each authoritative server's view of pending records, and records in DNS no certificate explains.
+import { loadConfig } from '../config/load.js';
+import { computeOwners } from '../core/desired.js';
+import { computeForeign } from '../core/plan.js';
+import { ACTIVE_PHASES } from '../core/state.js';
+import { fromStateRecords, toStateRecord } from '../core/state-records.js';
+import { StateStore } from '../io/state-store.js';
+import { observeServers } from '../rollover/propagation.js';
+import { closeSession, openSession } from '../rollover/session.js';
 import type { CommandContext } from './context.js';
 
-export async function statusCommand(_ctx: CommandContext): Promise<number> {
-  throw new UnavailableError('danehook status is not implemented yet in this version');
+export async function statusCommand(ctx: CommandContext): Promise<number> {
+  const loaded = await loadConfig({ file: ctx.options.config, env: ctx.env });
+  for (const w of loaded.warnings) ctx.log.warn(w);
+  // Status never writes: a read-only session (no lock, dry-run semantics).
+  const s = await openSession({ ...ctx, options: { ...ctx.options, dryRun: true } }, loaded, { lock: false });
+  const certificates = [];
+  try {
+    for (const entry of loaded.config.certificates) {
+      if (ctx.options.id && entry.id !== ctx.options.id) continue;
+      const es = s.state.certificates[entry.id];
+      const rollovers = [];
+      for (const r of es?.rollovers ?? []) {
+        const view = !ctx.options.offline && ACTIVE_PHASES.includes(r.phase) && r.phase !== 'staged' ? await observeServers(s, r).catch(() => []) : undefined;
+        rollovers.push({
+          id: r.id, phase: r.phase, spki: r.spki, publishedAt: r.publishedAt, propagatedAt: r.propagatedAt,
+          activateAfter: r.activateAfter, activatedAt: r.activatedAt, cleanedAt: r.cleanedAt, lastError: r.lastError,
+          ...(view ? { servers: Object.fromEntries(view.map((o) => [o.server, o.servesAll ? 'serves new records' : 'missing new records'])) } : {}),
+        });
+      }
+      let foreign: ReturnType<typeof toStateRecord>[] | undefined;
+      if (!ctx.options.offline) {
+        const provider = await s.provider();
+        const existing = await provider.listRecords(computeOwners(entry));
+        foreign = computeForeign(existing, fromStateRecords(es?.owned ?? [])).map(toStateRecord);
+      }
+      certificates.push({
+        id: entry.id,
+        live: es?.live ? { spki: es.live.spki, notAfter: es.live.notAfter, source: es.live.source } : null,
+        liveKnown: es?.liveKnown ?? false,
+        rollovers,
+        ...(foreign ? { foreignRecords: foreign } : {}),
+      });
+    }
+  } finally {
+    closeSession(s);
+  }
+  if (ctx.options.json) {
+    ctx.out(JSON.stringify({ stateDir: new StateStore(loaded.config.stateDir).dir, certificates }, null, 2) + '\n');
+    return 0;
+  }
+  const lines: string[] = [];
+  for (const c of certificates) {
+    lines.push(`${c.id}: live ${c.live ? `SPKI ${c.live.spki.slice(0, 16)}… until ${c.live.notAfter}` : c.liveKnown ? 'none installed' : 'unknown'}`);
+    for (const r of c.rollovers) {
+      const when = r.phase === 'propagated' ? ` activates after ${r.activateAfter}` : r.phase === 'published' ? ` published ${r.publishedAt}` : '';
+      lines.push(`  ${r.id} ${r.phase}${when}${r.lastError ? ` — ${r.lastError}` : ''}`);
+      for (const [server, view] of Object.entries(r.servers ?? {})) lines.push(`    ${server}: ${view}`);
+    }
+    for (const f of c.foreignRecords ?? []) lines.push(`  not ours (kept): ${f.name} TLSA ${f.tlsa}`);
+  }
+  ctx.out(lines.join('\n') + '\n');
+  return 0;
 }

@@ -9,3 +9,55 @@ export function computeAdditions(desired: TlsaRecord[], existing: Map<string, RR
     .filter((r) => !(existing.get(r.name)?.records ?? []).some((e) => sameRdata(e, r.rdata)))
     .map((r) => ({ op: 'create', name: r.name, ttl: r.ttl, rdata: r.rdata }));
 }
+
+export interface SafetyContext {
+  /** Records matching the certificate the service presents now. */
+  live: TlsaRecord[];
+  /** Every record this id ever published or served with. */
+  owned: TlsaRecord[];
+  /** Owner names this id manages. */
+  managedNames: string[];
+}
+
+const has = (list: TlsaRecord[], name: string, rdata: TlsaRecord['rdata']) => list.some((r) => r.name === name && sameRdata(r.rdata, rdata));
+
+/**
+ * Safety violations of a plan (DESIGN.md invariants): deleting a live certificate's record,
+ * deleting a record not attributable to this id, leaving a managed RRset empty.
+ */
+export function checkPlanSafety(changes: Change[], existing: Map<string, RRset>, ctx: SafetyContext): string[] {
+  const violations: string[] = [];
+  for (const c of changes.filter((x) => x.op === 'delete')) {
+    if (has(ctx.live, c.name, c.rdata)) violations.push(`would delete ${c.name} TLSA ${fmt(c)}, which matches the live certificate`);
+    if (!has(ctx.owned, c.name, c.rdata)) violations.push(`would delete ${c.name} TLSA ${fmt(c)}, which no certificate of this id ever had`);
+  }
+  for (const name of ctx.managedNames) {
+    let after = [...(existing.get(name)?.records ?? [])];
+    const touched = changes.some((c) => c.name === name);
+    for (const c of changes.filter((x) => x.name === name)) {
+      after = c.op === 'create' ? [...after.filter((r) => !sameRdata(r, c.rdata)), c.rdata] : after.filter((r) => !sameRdata(r, c.rdata));
+    }
+    if (touched && after.length === 0) violations.push(`would leave ${name} without any TLSA record`);
+  }
+  return violations;
+}
+
+/** Deletes for owned records the primary serves that no certificate to be covered needs. */
+export function computeCleanup(existing: Map<string, RRset>, desired: TlsaRecord[], owned: TlsaRecord[]): Change[] {
+  const changes: Change[] = [];
+  for (const [name, rrset] of existing) {
+    for (const rdata of rrset.records) {
+      if (has(owned, name, rdata) && !has(desired, name, rdata)) changes.push({ op: 'delete', name, ttl: rrset.ttl ?? 0, rdata });
+    }
+  }
+  return changes;
+}
+
+/** Records at our names that no certificate of this id explains (reported, never deleted). */
+export function computeForeign(existing: Map<string, RRset>, owned: TlsaRecord[]): TlsaRecord[] {
+  const out: TlsaRecord[] = [];
+  for (const [name, rrset] of existing) for (const rdata of rrset.records) if (!has(owned, name, rdata)) out.push({ name, ttl: rrset.ttl ?? 0, rdata });
+  return out;
+}
+
+const fmt = (c: Change) => `${c.rdata.usage} ${c.rdata.selector} ${c.rdata.matchingType} ${c.rdata.data.slice(0, 16)}…`;

@@ -1,0 +1,108 @@
+// The rollover state machine (pure; the clock is passed in): staged → published → propagated →
+// activated → cleaned, or superseded / rolled-back. RFC 7671 §8.1 and RFC 6698 A.4 set the timing.
+import type { EntryState, Rollover } from './state.js';
+
+export interface RolloverPolicy {
+  delayFactor: number;
+  minDelay: number; // ms after publication
+  propagationTimeout: number; // ms after publication
+  cleanupDelay: number; // ms after activation
+}
+
+export type Step =
+  | { kind: 'publish' }
+  | { kind: 'poll'; deadline: Date } // ask every authoritative server; give up at deadline
+  | { kind: 'propagation-timeout'; since: Date }
+  | { kind: 'wait-activation'; at: Date }
+  | { kind: 'activate' }
+  | { kind: 'wait-cleanup'; at: Date }
+  | { kind: 'cleanup' }
+  | { kind: 'done' };
+
+const t = (iso: string | null): number => (iso === null ? NaN : Date.parse(iso));
+
+/** What to do next for one rollover at `now`. */
+export function computeNextStep(r: Rollover, policy: RolloverPolicy, now: Date): Step {
+  switch (r.phase) {
+    case 'staged':
+      return { kind: 'publish' };
+    case 'published': {
+      const deadline = new Date(t(r.publishedAt) + policy.propagationTimeout);
+      return now.getTime() > deadline.getTime() ? { kind: 'propagation-timeout', since: new Date(t(r.publishedAt)) } : { kind: 'poll', deadline };
+    }
+    case 'propagated':
+      return now.getTime() >= t(r.activateAfter) ? { kind: 'activate' } : { kind: 'wait-activation', at: new Date(t(r.activateAfter)) };
+    case 'activated': {
+      const at = t(r.activatedAt) + policy.cleanupDelay;
+      return now.getTime() >= at ? { kind: 'cleanup' } : { kind: 'wait-cleanup', at: new Date(at) };
+    }
+    default:
+      return { kind: 'done' };
+  }
+}
+
+/** When the next step of a waiting rollover becomes due (undefined: it needs a run now). */
+export function computeDueAt(step: Step): Date | undefined {
+  return step.kind === 'wait-activation' || step.kind === 'wait-cleanup' ? step.at : undefined;
+}
+
+/**
+ * The activation deadline: the last authoritative server's first answer with the new records plus
+ * delayFactor × the largest TTL of the RRsets they joined (RFC 7671 §8.1: at least two TTLs), and no
+ * earlier than publication + minDelay. No old RRset (or the records were already served with the
+ * live certificate): nothing cached can contradict the new certificate, so no TTL wait.
+ */
+export function computeActivateAfter(r: Rollover, policy: RolloverPolicy): { at: Date; waitsForTtl: boolean } {
+  const served = Object.values(r.servers).map((s) => t(s.firstServedAt));
+  const lastServed = Math.max(...served, t(r.publishedAt));
+  const waitsForTtl = r.replacedTtl !== null && !r.alreadyServed;
+  const ttlWait = waitsForTtl ? policy.delayFactor * r.replacedTtl! * 1000 : 0;
+  return { at: new Date(Math.max(lastServed + ttlWait, t(r.publishedAt) + policy.minDelay)), waitsForTtl };
+}
+
+export interface ServerObservation {
+  server: string; // "zone@host:port"
+  servesAll: boolean;
+}
+
+/**
+ * Fold one poll into the rollover: remember when each server first served every new record; once
+ * all do, the rollover is propagated with its activation deadline. A server that stops serving the
+ * records loses its time (the clock restarts for it).
+ */
+export function applyObservations(r: Rollover, observations: ServerObservation[], policy: RolloverPolicy, now: Date): Rollover {
+  const servers: Rollover['servers'] = {};
+  for (const o of observations) {
+    const before = r.servers[o.server]?.firstServedAt ?? null;
+    servers[o.server] = { firstServedAt: o.servesAll ? (before ?? now.toISOString()) : null };
+  }
+  const next: Rollover = { ...r, servers };
+  const all = observations.length > 0 && observations.every((o) => o.servesAll);
+  if (!all) return next;
+  const propagatedAt = new Date(Math.max(...Object.values(servers).map((s) => t(s.firstServedAt)))).toISOString();
+  const withTime = { ...next, phase: 'propagated' as const, propagatedAt };
+  return { ...withTime, activateAfter: computeActivateAfter(withTime, policy).at.toISOString() };
+}
+
+/** A newer renewal supersedes every rollover of the id that has not been activated yet. */
+export function supersedePending(entry: EntryState, now: Date): { entry: EntryState; superseded: Rollover[] } {
+  const superseded: Rollover[] = [];
+  const rollovers = entry.rollovers.map((r) => {
+    if (r.phase === 'staged' || r.phase === 'published' || r.phase === 'propagated' || r.phase === 'rolled-back') {
+      const s = { ...r, phase: 'superseded' as const, lastError: r.lastError ?? `superseded at ${now.toISOString()}` };
+      superseded.push(s);
+      return s;
+    }
+    return r;
+  });
+  return { entry: { ...entry, rollovers }, superseded };
+}
+
+/** Finished rollovers kept in the state for `status`; older ones are dropped. */
+export const FINISHED_KEPT = 5;
+
+export function pruneFinished(entry: EntryState): { entry: EntryState; dropped: Rollover[] } {
+  const finished = entry.rollovers.filter((r) => r.phase === 'cleaned' || r.phase === 'superseded');
+  const dropped = finished.slice(0, Math.max(0, finished.length - FINISHED_KEPT));
+  return { entry: { ...entry, rollovers: entry.rollovers.filter((r) => !dropped.includes(r)) }, dropped };
+}

@@ -1,0 +1,168 @@
+// The state directory: state.json (validated on load, written atomically: temp + fsync + rename +
+// directory fsync), a lock file a second run waits on briefly, and the append-only events.jsonl.
+import { closeSync, constants, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { StateIoError, TemporaryError } from '../errors.js';
+import { emptyState, STATE_VERSION, stateSchema, type State } from '../core/state.js';
+import { formatZodIssues } from '../config/issues.js';
+
+export const LOCK_WAIT_MS = 5000;
+
+export interface Loaded {
+  state: State;
+  /** The file's text as read ('' when absent): saving identical text is skipped. */
+  text: string;
+}
+
+function ioError(what: string, path: string, err: unknown): StateIoError {
+  const code = (err as NodeJS.ErrnoException).code ?? String(err);
+  return new StateIoError(`${what} ${path} failed (${code})`, { cause: err });
+}
+
+export class StateStore {
+  readonly dir: string;
+  readonly statePath: string;
+  readonly lockPath: string;
+  readonly eventsPath: string;
+  #locked = false;
+
+  constructor(dir: string) {
+    this.dir = dir;
+    this.statePath = join(dir, 'state.json');
+    this.lockPath = join(dir, 'lock');
+    this.eventsPath = join(dir, 'events.jsonl');
+  }
+
+  /** Create the state directory (0700) if needed. */
+  ensureDir(): void {
+    try {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw ioError('creating state directory', this.dir, err);
+    }
+  }
+
+  /** Read and validate state.json; absent means empty. Corrupt is an error, never a silent reset. */
+  load(): Loaded {
+    let text: string;
+    try {
+      text = readFileSync(this.statePath, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: emptyState(), text: '' };
+      throw ioError('reading state', this.statePath, err);
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (err) {
+      throw new StateIoError(`state file ${this.statePath} is not valid JSON (${(err as Error).message}); restore it from backup or move it aside after checking DNS`);
+    }
+    const version = (raw as { version?: unknown })?.version;
+    if (typeof version === 'number' && version > STATE_VERSION) {
+      throw new StateIoError(`state file ${this.statePath} has version ${version}, written by a newer danehook (this one reads ${STATE_VERSION}); upgrade danehook`);
+    }
+    const parsed = stateSchema.safeParse(raw);
+    if (!parsed.success) throw new StateIoError(`state file ${this.statePath} is invalid: ${formatZodIssues(parsed.error.issues)}`);
+    return { state: parsed.data, text };
+  }
+
+  /** Write atomically; returns false when the content is unchanged (nothing written). */
+  save(state: State, previousText: string): boolean {
+    const text = JSON.stringify(state, null, 2) + '\n';
+    if (text === previousText) return false;
+    const tmp = `${this.statePath}.tmp-${process.pid}`;
+    try {
+      const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
+      try {
+        writeSync(fd, text);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, this.statePath);
+      this.#fsyncDir();
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw ioError('writing state', this.statePath, err);
+    }
+    return true;
+  }
+
+  #fsyncDir(): void {
+    const fd = openSync(this.dir, constants.O_RDONLY);
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Take the lock (O_EXCL file holding our pid); a lock whose process is gone is taken over. */
+  async lock(waitMs = LOCK_WAIT_MS): Promise<void> {
+    const until = Date.now() + waitMs;
+    for (;;) {
+      try {
+        const fd = openSync(this.lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+        writeSync(fd, `${process.pid}\n`);
+        closeSync(fd);
+        this.#locked = true;
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError('creating lock', this.lockPath, err);
+      }
+      const holder = this.#lockHolder();
+      if (holder === undefined || (holder !== 'writing' && !isAlive(holder))) {
+        // A killed run leaves its lock behind; its pid is gone, so the lock protects nothing.
+        rmSync(this.lockPath, { force: true });
+        continue;
+      }
+      if (Date.now() >= until) throw new TemporaryError(`another danehook run (pid ${holder}) holds ${this.lockPath}; try again later`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** The pid in the lock file; 'writing' for a young empty file (its writer is between open and write). */
+  #lockHolder(): number | 'writing' | undefined {
+    try {
+      const pid = Number(readFileSync(this.lockPath, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0) return pid;
+      return Date.now() - statSync(this.lockPath).mtimeMs < 2000 ? 'writing' : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  unlock(): void {
+    if (!this.#locked) return;
+    this.#locked = false;
+    try {
+      unlinkSync(this.lockPath);
+    } catch {
+      /* already gone */
+    }
+  }
+
+  /** Append one event line (DNS change, phase change) with its timestamp. */
+  appendEvent(event: Record<string, unknown>): void {
+    try {
+      const fd = openSync(this.eventsPath, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND, 0o600);
+      try {
+        writeSync(fd, JSON.stringify(event) + '\n');
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (err) {
+      throw ioError('appending to event log', this.eventsPath, err);
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

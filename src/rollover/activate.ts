@@ -1,0 +1,87 @@
+// Activate a propagated rollover: re-check that every authoritative server serves its records,
+// back up and install the staged files atomically, run `activate` and `reload`; on any failure
+// restore the backup, reload again, keep every record, and mark the rollover rolled-back.
+import { join } from 'node:path';
+import { DanehookError, TemporaryError, UnavailableError } from '../errors.js';
+import { applyObservations } from '../core/rollover.js';
+import type { Rollover } from '../core/state.js';
+import { installMaterial, readStagedMaterial, restoreMaterial, stagedPath, type InstallTargets } from '../io/files.js';
+import { runServiceCommand } from '../io/service.js';
+import { resolveOwner } from '../io/accounts.js';
+import { observeServers } from './propagation.js';
+import type { Session } from './session.js';
+
+export interface StepResult {
+  rollover: Rollover;
+  error?: DanehookError;
+}
+
+export function backupDir(s: Session, id: string, r: Rollover): string {
+  return join(s.loaded.config.stateDir, 'backup', id, r.id);
+}
+
+export async function activateRollover(s: Session, id: string, r: Rollover): Promise<StepResult> {
+  const es = s.entryState(id);
+  const entry = s.entry(id);
+  if (!es.liveKnown) {
+    const why = `"${id}": not activating: the certificate the service presents now is unknown (configure install paths so danehook can read it)`;
+    return { rollover: { ...r, lastError: why }, error: new TemporaryError(why) };
+  }
+  // RFC 6698 A.4 / DESIGN.md: never activate unless every authoritative server serves the records now.
+  const observations = await observeServers(s, r);
+  const missing = observations.filter((o) => !o.servesAll).map((o) => o.server);
+  if (missing.length > 0 || observations.length === 0) {
+    const why = `"${id}": not activating: ${missing.join(', ') || 'no authoritative server'} no longer serve(s) the new records; waiting for propagation again`;
+    s.ctx.log.error(why);
+    s.event({ id, rollover: r.id, event: 'phase', phase: 'published', reason: why });
+    const back = applyObservations({ ...r, phase: 'published', propagatedAt: null, activateAfter: null }, observations, s.policy, s.now());
+    return { rollover: { ...back, lastError: why } };
+  }
+  if (s.dryRun) {
+    s.ctx.log.info(`dry run: would install the staged certificate for "${id}" and run ${entry.reload?.join(' ') ?? 'no reload'}`);
+    return { rollover: r };
+  }
+
+  const material = readStagedMaterial(s.loaded.config.stateDir, r.stagedDir);
+  const install = entry.install;
+  const targets: InstallTargets = install ? { certificate: install.certificate, chain: install.chain, fullchain: install.fullchain, key: install.key, combined: install.combined } : {};
+  const mode = parseInt(install?.mode ?? '0600', 8);
+  const owner = resolveOwner(install?.owner, install?.group);
+  const backup = backupDir(s, id, r);
+  const timeoutMs = entry.reloadTimeout;
+  const stateDir = s.loaded.config.stateDir;
+  try {
+    installMaterial(targets, material, backup, mode, owner);
+    if (entry.activate) {
+      await runServiceCommand(entry.activate, {
+        timeoutMs,
+        what: 'activate command',
+        env: {
+          DANEHOOK_ID: id,
+          DANEHOOK_CERT_FILE: stagedPath(stateDir, r.stagedDir, 'certificate'),
+          DANEHOOK_CHAIN_FILE: stagedPath(stateDir, r.stagedDir, 'chain'),
+          DANEHOOK_FULLCHAIN_FILE: stagedPath(stateDir, r.stagedDir, 'fullchain'),
+          DANEHOOK_KEY_FILE: stagedPath(stateDir, r.stagedDir, 'key'),
+        },
+      });
+    }
+    if (entry.reload) await runServiceCommand(entry.reload, { timeoutMs, what: 'reload' });
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    s.ctx.log.error(`"${id}": activation failed: ${reason}; restoring the previous files`);
+    restoreMaterial(targets, backup, mode, owner);
+    if (entry.reload) {
+      await runServiceCommand(entry.reload, { timeoutMs, what: 'reload after rollback' }).catch((e: Error) => s.ctx.log.error(e.message));
+    }
+    s.event({ id, rollover: r.id, event: 'phase', phase: 'rolled-back', reason });
+    const message = `"${id}": rolled back to the previous certificate: ${reason}; the new records stay published; run "danehook deploy --id ${id} --retry" after fixing the cause`;
+    return { rollover: { ...r, phase: 'rolled-back', lastError: reason }, error: new UnavailableError(message) };
+  }
+
+  const now = s.now().toISOString();
+  es.live = { spki: r.spki, fingerprint: r.fingerprint, notAfter: r.notAfter, records: r.records, source: 'activation' };
+  es.liveKnown = true;
+  s.event({ id, rollover: r.id, event: 'phase', phase: 'activated', activateAfter: r.activateAfter });
+  s.ctx.log.info(`"${id}": activated the new certificate (SPKI ${r.spki.slice(0, 16)}…)`);
+  return { rollover: { ...r, phase: 'activated', activatedAt: now, lastError: null } };
+}

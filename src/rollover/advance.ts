@@ -1,0 +1,82 @@
+// Drive every rollover of the given ids as far as the clock allows: publish, poll, activate,
+// clean up. Returns the worst error (for the exit code) and when the next step becomes due.
+import { DanehookError, TemporaryError, toDanehookError } from '../errors.js';
+import { computeNextStep, pruneFinished } from '../core/rollover.js';
+import { ACTIVE_PHASES, type Rollover } from '../core/state.js';
+import { activateRollover, type StepResult } from './activate.js';
+import { cleanupRollover } from './cleanup.js';
+import { publishRollover } from './publish.js';
+import { pollPropagation } from './propagation.js';
+import type { Session } from './session.js';
+
+export interface AdvanceResult {
+  errors: DanehookError[];
+  /** Earliest time a waiting rollover becomes due; undefined when none waits on the clock. */
+  nextDueAt?: Date;
+  /** Some rollover still needs DNS polling (no fixed due time). */
+  polling: boolean;
+  pending: number;
+}
+
+async function runStep(s: Session, id: string, r: Rollover): Promise<StepResult & { wait?: Date; polling?: boolean }> {
+  const step = computeNextStep(r, s.policy, s.now());
+  switch (step.kind) {
+    case 'publish':
+      return { rollover: await publishRollover(s, id, r) };
+    case 'poll': {
+      const next = await pollPropagation(s, id, r);
+      return { rollover: next, polling: next.phase === 'published' };
+    }
+    case 'propagation-timeout': {
+      const msg = `"${id}": not every authoritative server serves the new records ${Math.round((s.now().getTime() - step.since.getTime()) / 1000)}s after publication (propagationTimeout); will retry on the next run`;
+      const next = await pollPropagation(s, id, r); // one more look: it may have arrived just now
+      return next.phase === 'published' ? { rollover: { ...next, lastError: msg }, error: new TemporaryError(msg), polling: true } : { rollover: next };
+    }
+    case 'wait-activation':
+    case 'wait-cleanup':
+      return { rollover: r, wait: step.at };
+    case 'activate':
+      return activateRollover(s, id, r);
+    case 'cleanup':
+      return cleanupRollover(s, id, r);
+    case 'done':
+      return { rollover: r };
+  }
+}
+
+/** Advance until nothing more is due right now. Each rollover's state is saved after every step. */
+export async function advanceRollovers(s: Session, ids: string[]): Promise<AdvanceResult> {
+  const result: AdvanceResult = { errors: [], polling: false, pending: 0 };
+  for (const id of ids) {
+    const es = s.entryState(id);
+    for (let i = 0; i < es.rollovers.length; i++) {
+      for (let guard = 0; guard < 8; guard++) {
+        const r = es.rollovers[i]!;
+        if (!ACTIVE_PHASES.includes(r.phase)) break;
+        let out: Awaited<ReturnType<typeof runStep>>;
+        try {
+          out = await runStep(s, id, r);
+        } catch (err) {
+          const e = toDanehookError(err);
+          es.rollovers[i] = { ...r, lastError: e.message };
+          s.save();
+          result.errors.push(e);
+          break;
+        }
+        es.rollovers[i] = out.rollover;
+        s.save(); // after every step: a crash later loses nothing done so far
+        if (out.error) result.errors.push(out.error);
+        if (out.wait && (!result.nextDueAt || out.wait < result.nextDueAt)) result.nextDueAt = out.wait;
+        if (out.polling) result.polling = true;
+        if (out.error || out.wait || out.polling || out.rollover.phase === r.phase) break;
+      }
+      if (ACTIVE_PHASES.includes(es.rollovers[i]!.phase)) result.pending++;
+    }
+    const pruned = pruneFinished(es);
+    if (pruned.dropped.length > 0) {
+      es.rollovers = pruned.entry.rollovers;
+      s.save();
+    }
+  }
+  return result;
+}

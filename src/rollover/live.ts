@@ -1,0 +1,41 @@
+// The live certificate on a first run: read from the entry's installed files, so its records are
+// published beside the new ones and the RRset always matches what the service presents.
+import { existsSync, readFileSync } from 'node:fs';
+import type { CertificateEntry } from '../config/schema.js';
+import { assembleBundle, computeSpkiHash, type CertificateBundle } from '../core/certificate.js';
+import { computeCertificateRecords } from '../core/desired.js';
+import { parsePemBlocks } from '../core/pem.js';
+import type { Live } from '../core/state.js';
+import { toStateRecord } from '../core/state-records.js';
+import { createHash } from 'node:crypto';
+
+export type LiveDiscovery = { known: true; live: Live | null; from?: string } | { known: false; why: string };
+
+export function computeLive(entry: CertificateEntry, bundle: Pick<CertificateBundle, 'leaf' | 'chain'>, ttl: number, source: Live['source']): Live {
+  return {
+    spki: computeSpkiHash(bundle.leaf.spki),
+    fingerprint: createHash('sha256').update(bundle.leaf.der).digest('hex'),
+    notAfter: bundle.leaf.notAfter.toISOString(),
+    records: computeCertificateRecords(entry, bundle, ttl).map(toStateRecord),
+    source,
+  };
+}
+
+/** Read the installed certificate (fullchain, combined or certificate file, in that order). */
+export function readInstalledLive(entry: CertificateEntry, ttl: number): LiveDiscovery {
+  const install = entry.install;
+  const candidates = [install?.fullchain, install?.combined, install?.certificate].filter((p): p is string => Boolean(p));
+  if (candidates.length === 0) {
+    return { known: false, why: `entry "${entry.id}" has no install paths, so danehook cannot see which certificate the service presents` };
+  }
+  const present = candidates.filter((p) => existsSync(p));
+  if (present.length === 0) return { known: true, live: null }; // nothing installed yet: nothing served to protect
+  const path = present[0]!;
+  try {
+    const blocks = parsePemBlocks(readFileSync(path, 'latin1'), path).filter((b) => b.label === 'CERTIFICATE');
+    const bundle = assembleBundle(blocks, blocks[0]?.der);
+    return { known: true, live: computeLive(entry, bundle, ttl, 'installed-files'), from: path };
+  } catch (err) {
+    return { known: false, why: `the installed certificate ${path} cannot be read: ${(err as Error).message}` };
+  }
+}

@@ -1,0 +1,53 @@
+// Ask every authoritative server of each zone whether it serves all of a rollover's records
+// (RD=0, AA required) and fold the answers into the rollover (RFC 6698 A.4: start the clock only
+// when all servers have the new RRset).
+import { applyObservations, type ServerObservation } from '../core/rollover.js';
+import type { Rollover } from '../core/state.js';
+import { containsAll, fromStateRecords } from '../core/state-records.js';
+import { formatHostPort } from '../io/host-port.js';
+import { groupByZone } from './records.js';
+import type { Session } from './session.js';
+
+export async function observeServers(s: Session, r: Rollover): Promise<ServerObservation[]> {
+  const records = fromStateRecords(r.records);
+  const resolver = await s.resolver();
+  const byZone = await groupByZone(s, records.map((x) => x.name));
+  const observations: ServerObservation[] = [];
+  await Promise.all(
+    [...byZone].map(async ([zone, names]) => {
+      const servers = await s.nameservers(zone);
+      await Promise.all(
+        servers.map(async (ns) => {
+          const server = `${zone}@${formatHostPort(ns)}`;
+          try {
+            const answers = await Promise.all(names.map((n) => resolver.queryTlsa(ns, n)));
+            const served = answers.flatMap((a) => (a.authoritative ? a.rrset.records.map((rdata) => ({ name: a.rrset.name, ttl: 0, rdata })) : []));
+            observations.push({ server, servesAll: containsAll(served, records.filter((x) => names.includes(x.name))) });
+          } catch (err) {
+            s.ctx.log.warn(`${server}: ${(err as Error).message}`);
+            observations.push({ server, servesAll: false });
+          }
+        }),
+      );
+    }),
+  );
+  return observations.sort((a, b) => a.server.localeCompare(b.server));
+}
+
+export async function pollPropagation(s: Session, id: string, r: Rollover): Promise<Rollover> {
+  const observations = await observeServers(s, r);
+  const next = applyObservations(r, observations, s.policy, s.now());
+  const waiting = observations.filter((o) => !o.servesAll).map((o) => o.server);
+  if (next.phase === 'propagated') {
+    const why = next.alreadyServed
+      ? 'the records were already served with the live certificate'
+      : next.replacedTtl === null
+        ? 'no TLSA RRset existed before, so no cached answer can contradict the new certificate'
+        : `${s.policy.delayFactor} × TTL ${next.replacedTtl}s after the last server`;
+    s.ctx.log.info(`"${id}": every authoritative server serves the new records; activation at ${next.activateAfter} (${why})`);
+    s.event({ id, rollover: r.id, event: 'phase', phase: 'propagated', propagatedAt: next.propagatedAt, activateAfter: next.activateAfter, servers: next.servers });
+  } else {
+    s.ctx.log.info(`"${id}": waiting for ${waiting.join(', ')} to serve the new records`);
+  }
+  return next;
+}

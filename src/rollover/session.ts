@@ -1,0 +1,107 @@
+// One run's working set: config, the locked state store, lazily created DNS provider and resolver,
+// the clock, and the event log. Steps in this folder take a Session and one rollover.
+import type { LoadedConfig } from '../config/load.js';
+import type { CertificateEntry } from '../config/schema.js';
+import type { CommandContext } from '../commands/context.js';
+import type { RolloverPolicy } from '../core/rollover.js';
+import { emptyEntryState, type EntryState, type State } from '../core/state.js';
+import type { DnsProvider } from '../providers/types.js';
+import type { Resolver, Nameserver } from '../io/resolver.js';
+import { formatHostPort, parseHostPort } from '../io/host-port.js';
+import { StateStore } from '../io/state-store.js';
+
+export interface Session {
+  ctx: CommandContext;
+  loaded: LoadedConfig;
+  store: StateStore;
+  state: State;
+  /** The state file's text as loaded: save() skips identical content. */
+  loadedText: string;
+  policy: RolloverPolicy;
+  dryRun: boolean;
+  now(): Date;
+  provider(): Promise<DnsProvider>;
+  resolver(): Promise<Resolver>;
+  /** Authoritative servers of a zone: dns.nameservers, or the zone's NS set asked at the primary. */
+  nameservers(zone: string): Promise<Nameserver[]>;
+  entry(id: string): CertificateEntry;
+  entryState(id: string): EntryState;
+  event(event: Record<string, unknown>): void;
+  save(): boolean;
+}
+
+export async function openSession(ctx: CommandContext, loaded: LoadedConfig, opts: { lock: boolean }): Promise<Session> {
+  const store = new StateStore(loaded.config.stateDir);
+  if (!ctx.options.dryRun) store.ensureDir();
+  if (opts.lock && !ctx.options.dryRun) await store.lock();
+  let loadedState;
+  try {
+    loadedState = store.load();
+  } catch (err) {
+    store.unlock();
+    throw err;
+  }
+  const { config } = loaded;
+  let provider: Promise<DnsProvider> | undefined;
+  let resolver: Promise<Resolver> | undefined;
+  const nsCache = new Map<string, Promise<Nameserver[]>>();
+  const s: Session = {
+    ctx,
+    loaded,
+    store,
+    state: loadedState.state,
+    loadedText: loadedState.text,
+    dryRun: ctx.options.dryRun,
+    policy: {
+      delayFactor: config.rollover.delayFactor,
+      minDelay: config.rollover.minDelay,
+      propagationTimeout: config.rollover.propagationTimeout,
+      cleanupDelay: config.rollover.cleanupDelay,
+    },
+    now: ctx.now,
+    provider: () =>
+      (provider ??= import('../providers/registry.js').then((m) => m.createProvider(config.dns, loaded.key))),
+    resolver: () => (resolver ??= import('../io/resolver.js').then((m) => m.createResolver({ timeoutMs: config.dns.timeout }))),
+    nameservers(zone) {
+      let p = nsCache.get(zone);
+      if (!p) {
+        p = (async () => {
+          if (config.dns.nameservers !== 'auto') {
+            return config.dns.nameservers.map((text) => {
+              const hp = parseHostPort(text, config.dns.nameserverPort)!;
+              return { ...hp, name: formatHostPort(hp) };
+            });
+          }
+          const r = await s.resolver();
+          return r.discoverNameservers(zone, parseHostPort(config.dns.server, 53)!, config.dns.nameserverPort);
+        })();
+        nsCache.set(zone, p);
+      }
+      return p;
+    },
+    entry(id) {
+      const e = config.certificates.find((c) => c.id === id);
+      if (!e) throw new Error(`no certificates[] entry "${id}"`);
+      return e;
+    },
+    entryState(id) {
+      return (s.state.certificates[id] ??= emptyEntryState());
+    },
+    event(event) {
+      if (s.dryRun) return;
+      store.appendEvent({ at: s.now().toISOString(), ...event });
+    },
+    save() {
+      if (s.dryRun) return false;
+      const written = store.save(s.state, s.loadedText);
+      if (written) s.loadedText = JSON.stringify(s.state, null, 2) + '\n';
+      return written;
+    },
+  };
+  return s;
+}
+
+/** Close a session: release the lock whatever happened. */
+export function closeSession(s: Session): void {
+  s.store.unlock();
+}

@@ -1,0 +1,43 @@
+// `--wait`: keep advancing until no rollover of the ids is pending, sleeping until the next due
+// time (or a short poll interval while propagation is checked). The lock is released while asleep
+// so timer runs and other hooks are not blocked. A countdown line is shown on a TTY.
+import type { LoadedConfig } from '../config/load.js';
+import type { CommandContext } from '../commands/context.js';
+import { ExitCode, worstExitCode, type DanehookError } from '../errors.js';
+import { formatDuration } from '../config/duration.js';
+import { advanceRollovers } from './advance.js';
+import { closeSession, openSession } from './session.js';
+
+export const POLL_INTERVAL_MS = 1000;
+
+function showCountdown(ms: number, what: string): void {
+  if (!process.stderr.isTTY) return;
+  process.stderr.write(`\r\x1b[K${what} in ${formatDuration(ms)}`);
+}
+
+export async function waitForRollovers(ctx: CommandContext, loaded: LoadedConfig, ids: string[] | 'all'): Promise<number> {
+  for (;;) {
+    const s = await openSession(ctx, loaded, { lock: true });
+    let errors: DanehookError[];
+    let sleepMs: number;
+    try {
+      const targets = ids === 'all' ? Object.keys(s.state.certificates).filter((id) => loaded.config.certificates.some((c) => c.id === id)) : ids;
+      const res = await advanceRollovers(s, targets);
+      errors = res.errors;
+      if (res.pending === 0 || ctx.options.dryRun) return worstExitCode(errors);
+      // Only temporary trouble (propagation timeout, lock) is worth waiting through.
+      if (errors.some((e) => e.exitCode !== ExitCode.temporary)) return worstExitCode(errors);
+      const dueIn = res.nextDueAt ? res.nextDueAt.getTime() - s.now().getTime() : Infinity;
+      sleepMs = Math.max(50, Math.min(res.polling ? POLL_INTERVAL_MS : Infinity, dueIn, 60_000));
+      if (!Number.isFinite(sleepMs)) sleepMs = POLL_INTERVAL_MS;
+    } finally {
+      closeSession(s);
+    }
+    const until = Date.now() + sleepMs;
+    while (Date.now() < until) {
+      showCountdown(until - Date.now(), 'next step');
+      await new Promise((r) => setTimeout(r, Math.min(1000, until - Date.now())));
+    }
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+  }
+}
