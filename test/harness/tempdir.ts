@@ -37,3 +37,14 @@ export function registerCleanup(t: HarnessContext, dir: string, daemons: () => D
   t.after(cleanup);
   return cleanup;
 }
+
+/** A HarnessContext for scripts outside node:test (e.g. fixture capture): call close() at the end. */
+export function scriptContext(): HarnessContext & { close(): Promise<void> } {
+  const fns: (() => void | Promise<void>)[] = [];
+  return {
+    after: (fn) => void fns.push(fn),
+    async close() {
+      for (const fn of fns.reverse()) await fn();
+    },
+  };
+}
