@@ -34,6 +34,8 @@ export interface CertOptions {
   days?: number;
   /** Where to write; default a fresh temp dir removed by `removeCertDir`. */
   dir?: string;
+  /** Extra openssl x509v3 extension lines (CA-signed certificates), e.g. "subjectKeyIdentifier=none". */
+  extraExtensions?: string;
 }
 
 function runOpenssl(args: string[], input?: string | Buffer): Buffer {
@@ -105,7 +107,7 @@ export function makeIntermediate(ca: Ca, name = 'Test Intermediate CA', opts: Ce
   const dir = opts.dir ?? ca.dir;
   const file = name.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase();
   const { keyPath, certPath } = signWithCa(ca, dir, file, `/CN=${name}`, opts.keyType ?? 'ecdsa', opts.days ?? 30,
-    'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n');
+    `basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n${opts.extraExtensions ?? ''}\n`);
   return { ...finish(dir, file, keyPath, certPath, issuerPath(ca)), parent: ca };
 }
 
@@ -117,7 +119,7 @@ export function makeLeaf(ca: Ca, names: string[], opts: CertOptions = {}): CertF
   const file = `${names[0]!.replace(/[^A-Za-z0-9]+/g, '-')}-${keyType}-${serial}`;
   const san = names.map((n) => (/^[0-9.]+$|:/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
   const { keyPath, certPath } = signWithCa(ca, dir, file, `/CN=${names[0]}`, keyType, opts.days ?? 30,
-    `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature${keyType === 'rsa' ? ',keyEncipherment' : ''}\nextendedKeyUsage=serverAuth\nsubjectAltName=${san}\n`);
+    `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature${keyType === 'rsa' ? ',keyEncipherment' : ''}\nextendedKeyUsage=serverAuth\nsubjectAltName=${san}\n${opts.extraExtensions ?? ''}\n`);
   return finish(dir, file, keyPath, certPath, issuerPath(ca));
 }
 

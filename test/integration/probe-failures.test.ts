@@ -1,6 +1,6 @@
-// How probes fail: refused ports, a server that never answers (timeout), IPv6 endpoints, and
-// probeAll's bounded concurrency and ordering — every failure an UnavailableError (exit 69) whose
-// message names host:port and what went wrong. The silent server is a node stub (see tls-service.ts).
+// How probes fail — refused, timeout, IPv6, SMTP dialect errors — each an UnavailableError (69)
+// naming host:port; probeAll order and bounded concurrency. The silent and scripted SMTP servers
+// are node stubs (tls-service.ts, tls-service-stub.ts): no Debian server misbehaves on demand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { requireBinaries } from '../harness/binaries.js';
 import { makeCa, makeLeaf, removeCertDir } from '../harness/certs.js';
 import { startPostfix } from '../harness/postfix.js';
 import { closedPort, startSilentServer } from '../harness/tls-service.js';
+import { startSmtpStub } from '../harness/tls-service-stub.js';
 
 function unavailable(pattern: RegExp) {
   return (err: unknown) => {
@@ -104,4 +105,26 @@ test('probeUntil rethrows when the service is down for the whole grace', async (
 
 test('a port that is not a port is UnavailableError, not a crash', async () => {
   await assert.rejects(probeEndpoint({ host: '127.0.0.1', port: 70000, protocol: 'tls' }), unavailable(/invalid port/));
+});
+
+test('SMTP dialect edge cases against a scripted stub (multi-line greeting, refusals, injection)', async (t) => {
+  if (!requireBinaries(t, ['openssl'])) return;
+  const ca = makeCa('Stub CA');
+  t.after(() => removeCertDir(ca));
+  const leaf = makeLeaf(ca, ['stub.test.example']);
+  const tlsFiles = { key: readFileSync(leaf.keyPath, 'utf8'), cert: readFileSync(leaf.fullchainPath, 'utf8') };
+  const ehlo = '250-stub.test.example\r\n250-PIPELINING\r\n250-starttls\r\n250 8BITMIME\r\n';
+  const probe = async (script: { greeting: string; ehlo?: string; starttls?: string; inject?: string }) => {
+    const stub = await startSmtpStub(t, { ehlo, starttls: '220 2.0.0 go ahead\r\n', ...tlsFiles, ...script });
+    return probeEndpoint({ host: stub.host, port: stub.port, protocol: 'smtp', timeoutMs: 3000 });
+  };
+  // RFC 5321 §4.2.1 multi-line greeting; keywords are case-insensitive.
+  const ok = await probe({ greeting: '220-stub.test.example ESMTP\r\n220-second line\r\n220 last line\r\n' });
+  assert.ok(ok.chain[0]!.equals(leaf.der));
+  await assert.rejects(probe({ greeting: '554 5.3.2 no service for you\r\n' }), unavailable(/\(smtp\): SMTP greeting is not 220: 554 5\.3\.2 no service for you$/));
+  await assert.rejects(probe({ greeting: '220 ok\r\n', starttls: '454 4.7.0 TLS not available\r\n' }), unavailable(/STARTTLS refused: 454 4\.7\.0 TLS not available$/));
+  await assert.rejects(probe({ greeting: '220 ok\r\n', ehlo: '250-stub\r\n251 changed code\r\n' }), unavailable(/code changed within a multi-line reply/));
+  await assert.rejects(probe({ greeting: 'hello\r\n' }), unavailable(/malformed SMTP reply line: hello$/));
+  // RFC 3207 §6: plaintext after the go-ahead must not reach the TLS session (CVE-2011-0411).
+  await assert.rejects(probe({ greeting: '220 ok\r\n', inject: '250 injected\r\n' }), unavailable(/unexpected data after the STARTTLS go-ahead/));
 });

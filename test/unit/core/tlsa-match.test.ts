@@ -18,7 +18,8 @@ before(() => {
   root = makeCa('Match Root CA', { keyType: 'ecdsa' });
   inter = makeIntermediate(root, 'Match Intermediate CA', { keyType: 'rsa' });
   other = makeCa('Other Root CA'); // own dir: the impostor's files share the intermediate's name
-  impostor = makeIntermediate(other, 'Match Intermediate CA', { keyType: 'ecdsa' });
+  // Same name and key type as `inter` and no subjectKeyIdentifier: X509_check_issued accepts it; only the signature tells.
+  impostor = makeIntermediate(other, 'Match Intermediate CA', { keyType: 'rsa', extraExtensions: 'subjectKeyIdentifier=none' });
   leafEc = makeLeaf(inter, ['mx.example.com', 'mail.example.com'], { keyType: 'ecdsa' });
   leafRsa = makeLeaf(inter, ['mx.example.com'], { keyType: 'rsa' });
   selfSigned = makeSelfSignedLeaf(['self.example.com'], { dir: root.dir });
