@@ -10,7 +10,7 @@ echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   bind9 bind9-dnsutils knot knot-dnsutils pdns-server pdns-backend-sqlite3 sqlite3 \
-  pebble lego certbot dehydrated curl postfix nginx-light \
+  pebble lego certbot dehydrated curl postfix nginx-light dovecot-imapd dovecot-pop3d \
   openssl ldnsutils gnutls-bin faketime ca-certificates iproute2 >/dev/null
 # The packages' own services must not hold the ports or config the tests use.
 for svc in named bind9 knot pdns postfix nginx; do

@@ -13,18 +13,24 @@ import type { Rollover } from '../core/state.js';
 import { toStateRecord } from '../core/state-records.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { formatMaterial, writeStagedFiles } from '../io/files.js';
-import { readInstalledLive } from '../rollover/live.js';
+import { probeLive, readInstalledLive } from '../rollover/live.js';
 import { publishRollover } from '../rollover/publish.js';
 import { closeSession, openSession, type Session } from '../rollover/session.js';
 import { waitForRollovers } from '../rollover/wait.js';
 import { readCertificateInput, type CertificateInput } from './certificate-input.js';
 import type { CommandContext } from './context.js';
 
-/** First run for an id: learn the live certificate from the installed files. */
-function learnLive(s: Session, input: CertificateInput): void {
+/** First run for an id: learn the live certificate from the installed files, else by probing. */
+async function learnLive(s: Session, input: CertificateInput): Promise<void> {
   const es = s.entryState(input.entry.id);
   if (es.liveKnown) return;
-  const found = readInstalledLive(input.entry, input.loaded.config.dns.ttl);
+  const ttl = input.loaded.config.dns.ttl;
+  let found = readInstalledLive(input.entry, ttl);
+  if (!found.known || found.live === null) {
+    // No installed file: what the service presents is the truth (e.g. it reads another path).
+    const probed = await probeLive(s, input.entry, ttl);
+    if (probed.known || !found.known) found = probed;
+  }
   if (!found.known) {
     s.ctx.log.warn(`${found.why}; its records cannot be published and activation will wait until it is known`);
     return;
@@ -37,7 +43,7 @@ function learnLive(s: Session, input: CertificateInput): void {
 async function stageAndPublish(s: Session, input: CertificateInput, fingerprint: string): Promise<number> {
   const { entry, bundle } = input;
   const id = entry.id;
-  learnLive(s, input);
+  await learnLive(s, input);
   const now = s.now();
   const sup = supersedePending(s.entryState(id), now);
   for (const old of sup.superseded) {

@@ -80,6 +80,8 @@ const probeSchema = z.strictObject({
   protocol: z.enum(['smtp', 'imap', 'pop3', 'tls', 'none']).optional(),
   addresses: z.union([z.literal('auto'), z.array(hostPort).min(1)]).default('auto'),
   timeout: duration.default(10_000),
+  /** How long after a reload the new certificate may take to appear (postfix: ~0.13 s). */
+  grace: duration.default(5_000),
 });
 
 const certificateSchema = z.strictObject({

@@ -25,7 +25,7 @@ export const liveSchema = z.strictObject({
   fingerprint: hex.length(64),
   notAfter: iso,
   records: z.array(stateRecordSchema),
-  source: z.enum(['installed-files', 'activation']),
+  source: z.enum(['installed-files', 'probe', 'activation']),
 });
 export type Live = z.infer<typeof liveSchema>;
 

@@ -9,11 +9,21 @@ import { installMaterial, readStagedMaterial, restoreMaterial, stagedPath, type 
 import { runServiceCommand } from '../io/service.js';
 import { resolveOwner } from '../io/accounts.js';
 import { observeServers } from './propagation.js';
+import { computeProbeTargets, probeEndpoints } from './probe.js';
+import { fromStateRecords } from '../core/state-records.js';
 import type { Session } from './session.js';
 
 export interface StepResult {
   rollover: Rollover;
   error?: DanehookError;
+}
+
+/** After a rollback, say whether the endpoints present the live certificate again. */
+async function confirmRestored(s: Session, id: string, entry: ReturnType<Session['entry']>): Promise<void> {
+  const live = fromStateRecords(s.entryState(id).live?.records ?? []);
+  if (live.length === 0) return;
+  const verdicts = await probeEndpoints(await computeProbeTargets(s, entry).catch(() => []), live, { graceMs: entry.probe.grace, allParams: false });
+  for (const v of verdicts) (v.ok ? s.ctx.log.info : s.ctx.log.error)(`after rollback: ${v.target} ${v.ok ? 'presents the previous certificate again' : v.detail}`);
 }
 
 export function backupDir(s: Session, id: string, r: Rollover): string {
@@ -66,6 +76,12 @@ export async function activateRollover(s: Session, id: string, r: Rollover): Pro
       });
     }
     if (entry.reload) await runServiceCommand(entry.reload, { timeoutMs, what: 'reload' });
+    // Installing and reloading prove nothing: check what clients see at every address.
+    const endpoints = await computeProbeTargets(s, entry);
+    const verdicts = await probeEndpoints(endpoints, fromStateRecords(r.records), { graceMs: entry.probe.grace, allParams: true });
+    const bad = verdicts.filter((v) => !v.ok);
+    if (bad.length > 0) throw new UnavailableError(`probe: ${bad.map((v) => `${v.target} ${v.detail}`).join('; ')}`);
+    if (verdicts.length > 0) s.ctx.log.info(`"${id}": ${verdicts.length} endpoint(s) present the new certificate`);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     s.ctx.log.error(`"${id}": activation failed: ${reason}; restoring the previous files`);
@@ -73,6 +89,7 @@ export async function activateRollover(s: Session, id: string, r: Rollover): Pro
     if (entry.reload) {
       await runServiceCommand(entry.reload, { timeoutMs, what: 'reload after rollback' }).catch((e: Error) => s.ctx.log.error(e.message));
     }
+    await confirmRestored(s, id, entry);
     s.event({ id, rollover: r.id, event: 'phase', phase: 'rolled-back', reason });
     const message = `"${id}": rolled back to the previous certificate: ${reason}; the new records stay published; run "danehook deploy --id ${id} --retry" after fixing the cause`;
     return { rollover: { ...r, phase: 'rolled-back', lastError: reason }, error: new UnavailableError(message) };

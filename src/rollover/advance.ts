@@ -60,12 +60,16 @@ export async function advanceRollovers(s: Session, ids: string[]): Promise<Advan
           const e = toDanehookError(err);
           es.rollovers[i] = { ...r, lastError: e.message };
           s.save();
+          s.ctx.log.error(e.message);
           result.errors.push(e);
           break;
         }
         es.rollovers[i] = out.rollover;
         s.save(); // after every step: a crash later loses nothing done so far
-        if (out.error) result.errors.push(out.error);
+        if (out.error) {
+          s.ctx.log.error(out.error.message);
+          result.errors.push(out.error);
+        }
         if (out.wait && (!result.nextDueAt || out.wait < result.nextDueAt)) result.nextDueAt = out.wait;
         if (out.polling) result.polling = true;
         if (out.error || out.wait || out.polling || out.rollover.phase === r.phase) break;

@@ -2,13 +2,14 @@
 // live certificate's, never leaving a managed RRset empty (checked by the planner), one UPDATE per zone.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { UnsafePlanError } from '../errors.js';
+import { TemporaryError, UnsafePlanError } from '../errors.js';
+import { computeProbeTargets, probeEndpoints } from './probe.js';
 import { computeOwners } from '../core/desired.js';
 import { checkPlanSafety, computeCleanup } from '../core/plan.js';
 import type { Rollover } from '../core/state.js';
 import { fromStateRecords, toStateRecord } from '../core/state-records.js';
 import { formatChangeJson } from '../core/format-plan.js';
-import { computeRequiredRecords } from './records.js';
+import { computeRequiredRecords, confirmApplied } from './records.js';
 import type { Session } from './session.js';
 import type { StepResult } from './activate.js';
 
@@ -27,12 +28,23 @@ export async function cleanupRollover(s: Session, id: string, r: Rollover): Prom
     const err = new UnsafePlanError(`"${id}": refusing cleanup: ${violations.join('; ')}`);
     return { rollover: { ...r, lastError: err.message }, error: err };
   }
+  // Fleet safety: several hosts behind one name must all present a certificate the remaining
+  // records match before the old records go.
+  if (changes.length > 0) {
+    const verdicts = await probeEndpoints(await computeProbeTargets(s, entry), desired, { graceMs: 0, allParams: false });
+    const bad = verdicts.filter((v) => !v.ok);
+    if (bad.length > 0) {
+      const why = `"${id}": cleanup postponed: ${bad.map((v) => `${v.target} ${v.detail}`).join('; ')}`;
+      return { rollover: { ...r, lastError: why }, error: new TemporaryError(why) };
+    }
+  }
   if (s.dryRun) {
     s.ctx.log.info(`dry run: cleanup would delete ${changes.length} record(s) for "${id}": ${JSON.stringify(changes.map(formatChangeJson))}`);
     return { rollover: r };
   }
   if (changes.length > 0) {
     const result = await provider.apply({ changes });
+    await confirmApplied(s, changes);
     s.event({ id, rollover: r.id, event: 'dns', op: 'cleanup', changes: changes.map(formatChangeJson), zones: result.zones });
     s.ctx.log.info(`"${id}": removed ${changes.length} stale TLSA record(s)`);
   }

@@ -8,6 +8,8 @@ import { parsePemBlocks } from '../core/pem.js';
 import type { Live } from '../core/state.js';
 import { toStateRecord } from '../core/state-records.js';
 import { createHash } from 'node:crypto';
+import { computeProbeTargets } from './probe.js';
+import type { Session } from './session.js';
 
 export type LiveDiscovery = { known: true; live: Live | null; from?: string } | { known: false; why: string };
 
@@ -38,4 +40,25 @@ export function readInstalledLive(entry: CertificateEntry, ttl: number): LiveDis
   } catch (err) {
     return { known: false, why: `the installed certificate ${path} cannot be read: ${(err as Error).message}` };
   }
+}
+
+/** The certificate the service presents, by probing its endpoints (when no installed file tells). */
+export async function probeLive(s: Session, entry: CertificateEntry, ttl: number): Promise<LiveDiscovery> {
+  const targets = await computeProbeTargets(s, entry);
+  if (targets.length === 0) return { known: false, why: `entry "${entry.id}" has no installed certificate file and probing is off` };
+  const { probeAll } = await import('../io/probe.js');
+  const outcomes = await probeAll(targets);
+  const ok = outcomes.filter((o) => o.ok);
+  if (ok.length === 0) {
+    const first = outcomes[0];
+    // Nothing answers: nothing is served that records could contradict.
+    if (first && !first.ok && /refused/i.test(first.error.message)) return { known: true, live: null };
+    return { known: false, why: `no endpoint of "${entry.id}" could be probed (${first && !first.ok ? first.error.message : 'no targets'})` };
+  }
+  const leaves = new Set(ok.map((o) => (o.ok ? o.result.chain[0]!.toString('base64') : '')));
+  if (leaves.size > 1) s.ctx.log.warn(`"${entry.id}": endpoints present ${leaves.size} different certificates; the first one is taken as live`);
+  const first = ok[0]!;
+  const chain = first.ok ? first.result.chain : [];
+  const bundle = assembleBundle(chain.map((der) => ({ label: 'CERTIFICATE', der, source: `probe of ${first.target.host}:${first.target.port}` })), chain[0]);
+  return { known: true, live: computeLive(entry, bundle, ttl, 'probe'), from: `a probe of ${first.target.host}:${first.target.port}` };
 }

@@ -7,6 +7,7 @@ import { containsAll, fromStateRecords, toStateRecord, unionRecords } from '../c
 import { formatChangeJson } from '../core/format-plan.js';
 import type { RRset } from '../providers/types.js';
 import type { Session } from './session.js';
+import { confirmApplied } from './records.js';
 
 export async function publishRollover(s: Session, id: string, r: Rollover): Promise<Rollover> {
   const es = s.entryState(id);
@@ -35,6 +36,7 @@ export async function publishRollover(s: Session, id: string, r: Rollover): Prom
   }
   if (changes.length > 0) {
     const result = await provider.apply({ changes });
+    await confirmApplied(s, changes);
     s.event({ id, rollover: r.id, event: 'dns', op: 'publish', changes: changes.map(formatChangeJson), zones: result.zones });
     s.ctx.log.info(`published ${changes.length} TLSA record(s) for "${id}" (${result.zones.map((z) => z.zone).join(', ')})`);
   } else {
