@@ -42,7 +42,7 @@ const TSIG_HINTS: Record<number, (c: RcodeContext) => string> = {
 /**
  * The error for a reply's rcode, or undefined when the rcode means success for this kind of
  * message. NXDOMAIN is success for queries (the name has no records); for an UPDATE every
- * non-zero rcode is a failure. YXDOMAIN/YXRRSET/NXRRSET on an UPDATE mean a prerequisite failed
+ * non-zero rcode is a failure. NXDOMAIN/YXDOMAIN/YXRRSET/NXRRSET on an UPDATE mean a prerequisite failed
  * (RFC 2136 §3.2): someone changed the RRset since we read it, so the next run re-reads and
  * converges — a temporary condition (75), not a protocol error.
  */
@@ -70,6 +70,7 @@ export function computeRcodeError(rcode: number, ctx: RcodeContext, kind: 'query
       return new DnsRefusedError(`${ctx.what} at ${ctx.server} refused: NOTAUTH${unsigned}`, {
         hint: 'the server is not authoritative for the zone, or did not accept the TSIG key',
       });
+    case 3: // only reached for an UPDATE: "name is in use" prerequisite failed (§2.4.4)
     case 6:
     case 7:
     case 8:
