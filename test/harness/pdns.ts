@@ -184,6 +184,9 @@ export async function startPowerDns(t: HarnessContext, opts: PowerDnsOptions = {
     async holdSecondary() {
       needSecondary();
       await pdnsutil('primary', ['set-meta', relativeName(zone), 'NOTIFY-DNSUPDATE', '0']);
+      // PowerDNS re-sends an unacknowledged NOTIFY; let earlier ones drain so none carries the
+      // next change across (seen as a flake under load).
+      await new Promise((r) => setTimeout(r, 1500));
     },
     async releaseSecondary() {
       needSecondary();
