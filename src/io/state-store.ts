@@ -116,7 +116,7 @@ export class StateStore {
         rmSync(this.lockPath, { force: true });
         continue;
       }
-      if (Date.now() >= until) throw new TemporaryError(`another danehook run (pid ${holder}) holds ${this.lockPath}; try again later`);
+      if (Date.now() >= until) throw new TemporaryError(`another danehook run${holder === 'writing' ? '' : ` (pid ${holder})`} holds ${this.lockPath}; try again later`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
