@@ -87,6 +87,14 @@ export async function main(argv: string[]): Promise<number> {
       (help ? process.stdout : process.stderr).write(USAGE + '\n');
       return help ? ExitCode.ok : ExitCode.usage;
     }
+    // A timer-driven post-deploy with nothing due must be cheap: decide that before loading anything heavy.
+    if (command === 'post-deploy' && !options.wait && !options.dryRun && !options.id && options.args.length === 0) {
+      const { isNothingDue } = await import('./commands/noop-check.js');
+      if (await isNothingDue({ config: options.config, env: process.env, now: new Date() })) {
+        log.debug('nothing is due (fast path)');
+        return ExitCode.ok;
+      }
+    }
     const load = COMMANDS[command];
     if (!load) throw new UsageError(`unknown command "${command}"; commands: ${Object.keys(COMMANDS).join(', ')}`);
     const run = await load();

@@ -1,6 +1,10 @@
 // `danehook post-deploy`: advance every pending rollover whose time has come (poll propagation,
 // activate, clean up). A run with nothing due reads the state file once and writes nothing.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
+import { writeFileAtomic } from '../io/files.js';
+import { computeConfigStamp, STAMP_FILE } from './noop-check.js';
 import { computeNextStep } from '../core/rollover.js';
 import { ACTIVE_PHASES, type State } from '../core/state.js';
 import { UsageError, worstExitCode } from '../errors.js';
@@ -21,6 +25,13 @@ function findDueIds(state: State, ids: string[], policy: Parameters<typeof compu
   );
 }
 
+/** Remember that this exact config validated, so the next no-op run can skip validation. */
+function writeConfigStamp(store: StateStore, configPath: string): void {
+  const stamp = computeConfigStamp(configPath, readFileSync(configPath, 'utf8'));
+  const path = join(store.dir, STAMP_FILE);
+  if (existsSync(store.dir) && (!existsSync(path) || readFileSync(path, 'utf8').trim() !== stamp)) writeFileAtomic(path, stamp + '\n', 0o600);
+}
+
 export async function postDeployCommand(ctx: CommandContext): Promise<number> {
   const loaded = await loadConfig({ file: ctx.options.config, env: ctx.env });
   for (const w of loaded.warnings) ctx.log.warn(w);
@@ -29,7 +40,9 @@ export async function postDeployCommand(ctx: CommandContext): Promise<number> {
   const ids = ctx.options.id ? [ctx.options.id] : configured;
   if (ctx.options.wait) return waitForRollovers(ctx, loaded, ids);
 
-  const { state } = new StateStore(loaded.config.stateDir).load();
+  const store = new StateStore(loaded.config.stateDir);
+  const { state } = store.load();
+  writeConfigStamp(store, loaded.path);
   const r = loaded.config.rollover;
   const policy = { delayFactor: r.delayFactor, minDelay: r.minDelay, propagationTimeout: r.propagationTimeout, cleanupDelay: r.cleanupDelay };
   if (findDueIds(state, ids, policy, ctx.now()).length === 0) {

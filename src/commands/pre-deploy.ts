@@ -58,7 +58,8 @@ export async function preDeployCommand(ctx: CommandContext): Promise<number> {
           servers = await s.nameservers(zone);
         });
         for (const ns of servers) {
-          await check(`${formatHostPort(ns)} (${ns.name}) answers for ${zone}`, async () => void (await resolver.querySoaSerial(ns, zone)));
+        const label = ns.name === formatHostPort(ns) ? ns.name : `${formatHostPort(ns)} (${ns.name})`;
+        await check(`${label} answers for ${zone}`, async () => void (await resolver.querySoaSerial(ns, zone)));
         }
       }
     } finally {

@@ -2,6 +2,7 @@
 // never execute config code), then resolve the TSIG secret. Every failure is a ConfigError (78).
 import { readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
+import { cosmiconfig, defaultLoaders } from 'cosmiconfig';
 import { ConfigError } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
 import { formatZodIssues } from './issues.js';
@@ -19,7 +20,6 @@ export interface LoadedConfig {
 }
 
 async function readRaw(file: string | undefined, systemDir: string): Promise<{ raw: unknown; path: string }> {
-  const { cosmiconfig, defaultLoaders } = await import('cosmiconfig');
   const loaders = { '.yaml': defaultLoaders['.yaml'], '.yml': defaultLoaders['.yml'], '.json': defaultLoaders['.json'], noExt: defaultLoaders['.yaml'] };
   const explorer = cosmiconfig('danehook', { searchPlaces: SEARCH_PLACES, loaders, stopDir: systemDir, cache: false });
   try {

@@ -4,10 +4,9 @@ import { z } from 'zod';
 
 export const STATE_VERSION = 1;
 
-export const PHASES = ['staged', 'published', 'propagated', 'activated', 'cleaned', 'rolled-back', 'superseded'] as const;
-export type Phase = (typeof PHASES)[number];
-/** Phases in which a rollover still has work to do. */
-export const ACTIVE_PHASES: readonly Phase[] = ['staged', 'published', 'propagated', 'activated'];
+import { PHASES } from './phases.js';
+
+export { PHASES, ACTIVE_PHASES, type Phase } from './phases.js';
 
 const iso = z.iso.datetime();
 const hex = z.string().regex(/^[0-9a-f]+$/);

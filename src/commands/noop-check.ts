@@ -1,0 +1,74 @@
+// The fast path of a timer-driven `post-deploy`: when the config is byte-identical to one a full
+// run validated (stamp in stateDir) and no rollover is due, exit 0 without loading zod, cosmiconfig
+// or any DNS code. Anything unusual falls through to the full command, which reports it.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { computeNextStep, type RolloverPolicy } from '../core/rollover.js';
+import { ACTIVE_PHASES } from '../core/phases.js';
+import type { State } from '../core/state.js';
+import { parseDuration } from '../config/duration.js';
+
+export const STAMP_FILE = 'config.validated';
+const SYSTEM_CANDIDATES = ['/etc/danehook/config.yaml', '/etc/danehook/config.yml', '/etc/danehook/config.json'];
+
+/** The config path the loader would pick: --config, $DANEHOOK_CONFIG, then /etc/danehook. */
+export function locateConfig(file: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  const explicit = file ?? (env.DANEHOOK_CONFIG || undefined);
+  if (explicit) return resolve(explicit);
+  return SYSTEM_CANDIDATES.find((p) => existsSync(p));
+}
+
+/** What the stamp holds: the config's path and bytes, hashed. */
+export function computeConfigStamp(path: string, text: string): string {
+  return createHash('sha256').update(path).update('\0').update(text).digest('hex');
+}
+
+async function parseRaw(path: string, text: string): Promise<Record<string, unknown>> {
+  if (path.endsWith('.json')) return JSON.parse(text);
+  const { load } = await import('js-yaml');
+  return load(text) as Record<string, unknown>;
+}
+
+function ms(value: unknown, fallback: number): number {
+  return value === undefined ? fallback : parseDuration(value as string | number) ?? NaN;
+}
+
+/** True only when it is certain that nothing is due; any doubt returns false (full run). */
+export async function isNothingDue(opts: { config?: string; env: NodeJS.ProcessEnv; now: Date }): Promise<boolean> {
+  try {
+    const path = locateConfig(opts.config, opts.env);
+    if (!path) return false;
+    const text = readFileSync(path, 'utf8');
+    const raw = await parseRaw(path, text);
+    const stateDir = opts.env.DANEHOOK_STATE_DIR || (typeof raw.stateDir === 'string' ? raw.stateDir : '/var/lib/danehook');
+    if (readFileSync(join(stateDir, STAMP_FILE), 'utf8').trim() !== computeConfigStamp(path, text)) return false;
+    const r = (raw.rollover ?? {}) as Record<string, unknown>;
+    // Defaults here only matter for wait steps; they mirror the schema's, and a wrong guess only
+    // costs a full run (the schema, read by that run, remains the single source of truth).
+    const policy: RolloverPolicy = {
+      delayFactor: Number(r.delayFactor ?? 2),
+      minDelay: ms(r.minDelay, 0),
+      propagationTimeout: ms(r.propagationTimeout, 3_600_000),
+      cleanupDelay: ms(r.cleanupDelay, 0),
+    };
+    if (Object.values(policy).some((v) => !Number.isFinite(v))) return false;
+    let state: State;
+    try {
+      state = JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')) as State;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ENOENT';
+    }
+    if (state.version !== 1 || typeof state.certificates !== 'object') return false;
+    for (const entry of Object.values(state.certificates)) {
+      for (const rollover of entry.rollovers ?? []) {
+        if (!ACTIVE_PHASES.includes(rollover.phase)) continue;
+        const kind = computeNextStep(rollover, policy, opts.now).kind;
+        if (kind !== 'wait-activation' && kind !== 'wait-cleanup') return false;
+      }
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}

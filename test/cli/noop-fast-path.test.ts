@@ -1,0 +1,62 @@
+// The no-op fast path of post-deploy: taken only for a config byte-identical to one a full run
+// validated and when nothing is due; a changed (broken) config or a due rollover gets a full run.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { baseConfig, makeWorkspace, runCli, type Workspace } from '../harness/cli.js';
+
+let ws: Workspace;
+before(() => {
+  ws = makeWorkspace();
+  mkdirSync(ws.stateDir, { mode: 0o700 });
+});
+after(() => ws.remove());
+
+const rollover = (phase: string, extra: Record<string, unknown>) => ({
+  id: 'abc-1', phase, spki: 'a'.repeat(64), fingerprint: 'b'.repeat(64), notAfter: '2030-01-01T00:00:00.000Z',
+  stagedDir: 'staged/mx/abc-1', records: [{ name: '_25._tcp.mx.example.com.', ttl: 60, tlsa: `3 1 1 ${'c'.repeat(64)}` }], replacedTtl: 60, alreadyServed: false, createdAt: '2026-01-01T00:00:00.000Z',
+  publishedAt: '2026-01-01T00:00:00.000Z', propagatedAt: null, activateAfter: null, activatedAt: null, cleanedAt: null,
+  servers: {}, attempts: 1, lastError: null, ...extra,
+});
+const writeState = (r: object) =>
+  writeFileSync(join(ws.stateDir, 'state.json'), JSON.stringify({ version: 1, certificates: { mx: { live: null, liveKnown: true, rollovers: [r], owned: [] } } }));
+
+test('first run validates and stamps; the next no-op run takes the fast path', async () => {
+  const config = ws.writeConfig(baseConfig(ws));
+  const first = await runCli(['post-deploy', '-v', '-c', config]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.doesNotMatch(first.stderr, /fast path/);
+  assert.ok(existsSync(join(ws.stateDir, 'config.validated')));
+  const second = await runCli(['post-deploy', '-v', '-c', config]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stderr, /nothing is due \(fast path\)/);
+});
+
+test('a changed config is validated again: a broken one fails even when nothing is due', async () => {
+  const config = ws.writeConfig(baseConfig(ws));
+  assert.equal((await runCli(['post-deploy', '-c', config])).code, 0);
+  const broken = baseConfig(ws);
+  broken.certificates[0].ports = [0];
+  writeFileSync(config, JSON.stringify(broken));
+  const r = await runCli(['post-deploy', '-v', '-c', config]);
+  assert.equal(r.code, 78, r.stderr);
+  assert.match(r.stderr, /certificates\[0\]\.ports\[0\]/);
+});
+
+test('a rollover waiting for its deadline is a fast no-op; a due one is not', async () => {
+  const config = ws.writeConfig(baseConfig(ws));
+  assert.equal((await runCli(['post-deploy', '-c', config])).code, 0);
+  const future = new Date(Date.now() + 3_600_000).toISOString();
+  writeState(rollover('propagated', { propagatedAt: '2026-01-01T00:00:00.000Z', activateAfter: future }));
+  const stateBefore = readFileSync(join(ws.stateDir, 'state.json'), 'utf8');
+  const waiting = await runCli(['post-deploy', '-v', '-c', config]);
+  assert.equal(waiting.code, 0, waiting.stderr);
+  assert.match(waiting.stderr, /fast path/);
+  assert.equal(readFileSync(join(ws.stateDir, 'state.json'), 'utf8'), stateBefore, 'state not rewritten');
+  // A published rollover needs DNS polling: the full command runs (and fails here: DNS is a closed port).
+  writeState(rollover('published', { publishedAt: new Date().toISOString() }));
+  const due = await runCli(['post-deploy', '-v', '-c', config], { timeoutMs: 60_000 });
+  assert.doesNotMatch(due.stderr, /fast path/);
+  assert.notEqual(due.code, 0, 'the full run tried DNS');
+});
