@@ -147,8 +147,8 @@ export class StateStore {
     try {
       const fd = openSync(this.eventsPath, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND, 0o600);
       try {
+        // One write(2) with O_APPEND; no fsync: the log is an audit trail, state.json is the truth.
         writeSync(fd, JSON.stringify(event) + '\n');
-        fsyncSync(fd);
       } finally {
         closeSync(fd);
       }

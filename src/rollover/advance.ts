@@ -3,6 +3,7 @@
 import { DanehookError, TemporaryError, toDanehookError } from '../errors.js';
 import { computeNextStep, pruneFinished } from '../core/rollover.js';
 import { ACTIVE_PHASES, type Rollover } from '../core/state.js';
+import { createLimiter } from '../io/dns-limiter.js';
 import { activateRollover, type StepResult } from './activate.js';
 import { cleanupRollover } from './cleanup.js';
 import { publishRollover } from './publish.js';
@@ -44,15 +45,64 @@ async function runStep(s: Session, id: string, r: Rollover): Promise<StepResult 
   }
 }
 
+/** Rollovers at most polled at once; each poll is a few queries per authoritative server. */
+export const POLL_CONCURRENCY = 32;
+
+/**
+ * Poll every rollover waiting for propagation at once and save the state once: a hoster's
+ * thousand pending rollovers must not cost a thousand sequential round trips and state writes.
+ */
+async function pollAll(s: Session, ids: string[], result: AdvanceResult): Promise<Set<string>> {
+  const due: { id: string; i: number }[] = [];
+  for (const id of ids) {
+    s.entryState(id).rollovers.forEach((r, i) => {
+      const kind = computeNextStep(r, s.policy, s.now()).kind;
+      if (kind === 'poll' || kind === 'propagation-timeout') due.push({ id, i });
+    });
+  }
+  const polled = new Set(due.map(({ id, i }) => `${id}/${s.entryState(id).rollovers[i]!.id}`));
+  if (due.length === 0) return polled;
+  const limit = createLimiter(POLL_CONCURRENCY);
+  await Promise.all(
+    due.map(({ id, i }) =>
+      limit(async () => {
+        const es = s.entryState(id);
+        const r = es.rollovers[i]!;
+        try {
+          const out = await runStep(s, id, r);
+          es.rollovers[i] = out.rollover;
+          if (out.error) {
+            s.ctx.log.error(out.error.message);
+            result.errors.push(out.error);
+          }
+        } catch (err) {
+          const e = toDanehookError(err);
+          es.rollovers[i] = { ...r, lastError: e.message };
+          s.ctx.log.error(e.message);
+          result.errors.push(e);
+        }
+      }),
+    ),
+  );
+  s.save();
+  return polled;
+}
+
 /** Advance until nothing more is due right now. Each rollover's state is saved after every step. */
 export async function advanceRollovers(s: Session, ids: string[]): Promise<AdvanceResult> {
   const result: AdvanceResult = { errors: [], polling: false, pending: 0 };
+  const polled = await pollAll(s, ids, result);
   for (const id of ids) {
     const es = s.entryState(id);
     for (let i = 0; i < es.rollovers.length; i++) {
       for (let guard = 0; guard < 8; guard++) {
         const r = es.rollovers[i]!;
         if (!ACTIVE_PHASES.includes(r.phase)) break;
+        // Polled above already this run: a rollover still waiting for servers is not asked twice.
+        if (r.phase === 'published' && polled.has(`${id}/${r.id}`)) {
+          result.polling = true;
+          break;
+        }
         let out: Awaited<ReturnType<typeof runStep>>;
         try {
           out = await runStep(s, id, r);

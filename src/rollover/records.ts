@@ -18,8 +18,16 @@ export function computeRequiredRecords(es: EntryState): TlsaRecord[] {
 export async function groupByZone(s: Session, names: string[]): Promise<Map<string, string[]>> {
   const provider = await s.provider();
   const out = new Map<string, string[]>();
+  // "_25._tcp.mx.example.com." lives in the zone of "mx.example.com.": nobody delegates at
+  // _tcp, so one lookup per base name serves all its ports.
+  const base = (name: string) => name.replace(/^(_[^.]+\.)+/, '');
+  const zones = new Map<string, Promise<string>>();
   for (const name of [...new Set(names)]) {
-    const zone = await provider.findZone(name);
+    const key = base(name);
+    if (!zones.has(key)) zones.set(key, provider.findZone(key));
+  }
+  for (const name of [...new Set(names)]) {
+    const zone = await zones.get(base(name))!;
     out.set(zone, [...(out.get(zone) ?? []), name]);
   }
   return out;
