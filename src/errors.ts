@@ -59,6 +59,8 @@ export class StateIoError extends DanehookError {
 export class TemporaryError extends DanehookError {
   constructor(message: string, o?: Opts) { super('TEMPORARY', ExitCode.temporary, message, o); }
 }
+/** Not every authoritative server served the new records within propagationTimeout (75). */
+export class PropagationTimeoutError extends TemporaryError {}
 /** SERVFAIL, FORMERR, malformed or unverifiable reply (76). */
 export class DnsProtocolError extends DanehookError {
   constructor(message: string, o?: Opts) { super('DNS_PROTOCOL', ExitCode.protocol, message, o); }

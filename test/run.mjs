@@ -27,7 +27,7 @@ if (files.length === 0) {
 }
 
 execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
-const concurrency = process.env.DANEHOOK_TEST_CONCURRENCY ?? '3';
+const concurrency = process.env.DANEHOOK_TEST_CONCURRENCY ?? '2';
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], {
   cwd: root,
   stdio: 'inherit',

@@ -1,6 +1,6 @@
 // Drive every rollover of the given ids as far as the clock allows: publish, poll, activate,
 // clean up. Returns the worst error (for the exit code) and when the next step becomes due.
-import { DanehookError, TemporaryError, toDanehookError } from '../errors.js';
+import { DanehookError, PropagationTimeoutError, toDanehookError } from '../errors.js';
 import { computeNextStep, pruneFinished } from '../core/rollover.js';
 import { ACTIVE_PHASES, type Rollover } from '../core/state.js';
 import { createLimiter } from '../io/dns-limiter.js';
@@ -31,7 +31,7 @@ async function runStep(s: Session, id: string, r: Rollover): Promise<StepResult 
     case 'propagation-timeout': {
       const msg = `"${id}": not every authoritative server serves the new records ${Math.round((s.now().getTime() - step.since.getTime()) / 1000)}s after publication (propagationTimeout); will retry on the next run`;
       const next = await pollPropagation(s, id, r); // one more look: it may have arrived just now
-      return next.phase === 'published' ? { rollover: { ...next, lastError: msg }, error: new TemporaryError(msg), polling: true } : { rollover: next };
+      return next.phase === 'published' ? { rollover: { ...next, lastError: msg }, error: new PropagationTimeoutError(msg), polling: true } : { rollover: next };
     }
     case 'wait-activation':
     case 'wait-cleanup':
@@ -115,7 +115,11 @@ export async function advanceRollovers(s: Session, ids: string[]): Promise<Advan
           break;
         }
         es.rollovers[i] = out.rollover;
-        s.save(); // after every step: a crash later loses nothing done so far
+        // After every step that changed something: a crash later loses nothing done so far. A
+        // wait or done step returns the very same rollover and changes nothing, so there is
+        // nothing to save — and serialising the whole state once per waiting rollover cost
+        // ~10 ms each with 1,000 pending rollovers (10 s of a 13 s run; npm run bench, item 3).
+        if (out.rollover !== r) s.save();
         if (out.error) {
           s.ctx.log.error(out.error.message);
           result.errors.push(out.error);

@@ -3,7 +3,7 @@
 // so timer runs and other hooks are not blocked. A countdown line is shown on a TTY.
 import type { LoadedConfig } from '../config/load.js';
 import type { CommandContext } from '../commands/context.js';
-import { ExitCode, worstExitCode, type DanehookError } from '../errors.js';
+import { ExitCode, PropagationTimeoutError, worstExitCode, type DanehookError } from '../errors.js';
 import { formatDuration } from '../config/duration.js';
 import { advanceRollovers } from './advance.js';
 import { closeSession, openSession } from './session.js';
@@ -25,8 +25,9 @@ export async function waitForRollovers(ctx: CommandContext, loaded: LoadedConfig
       const res = await advanceRollovers(s, targets);
       errors = res.errors;
       if (res.pending === 0 || ctx.options.dryRun) return worstExitCode(errors);
-      // Only temporary trouble (propagation timeout, lock) is worth waiting through.
-      if (errors.some((e) => e.exitCode !== ExitCode.temporary)) return worstExitCode(errors);
+      // Only passing trouble (a busy lock) is worth waiting through; past propagationTimeout the
+      // timer's next run retries, so a background --wait does not linger for ever.
+      if (errors.some((e) => e.exitCode !== ExitCode.temporary || e instanceof PropagationTimeoutError)) return worstExitCode(errors);
       const dueIn = res.nextDueAt ? res.nextDueAt.getTime() - s.now().getTime() : Infinity;
       sleepMs = Math.max(50, Math.min(res.polling ? POLL_INTERVAL_MS : Infinity, dueIn, 60_000));
       if (!Number.isFinite(sleepMs)) sleepMs = POLL_INTERVAL_MS;

@@ -31,6 +31,10 @@ export interface BindHandle extends DnsServerHandle {
   secondary?: Endpoint;
   primaryDaemon(): Daemon;
   secondaryDaemon(): Daemon | undefined;
+  /** Stop the primary (UPDATEs and queries to it fail); its journal keeps every applied change. */
+  stopPrimary(): Promise<void>;
+  /** Start the primary again on the same port with the zone as it was. */
+  startPrimary(): Promise<void>;
   /** Kill the secondary (it stops answering at all). */
   stopSecondary(): Promise<void>;
   /** Start it again on the same port; it loads its saved copy, then catches up via SOA refresh. */
@@ -165,6 +169,13 @@ zone "${relativeName(zone)}" {
     waitForSecondarySync,
     async stop() {
       await Promise.all(Object.values(daemons).map((d) => d?.stop()));
+    },
+    async stopPrimary() {
+      await daemons.primary?.stop();
+    },
+    async startPrimary() {
+      if (daemons.primary && !daemons.primary.exited) return;
+      await start(primary);
     },
     async stopSecondary() {
       await daemons.secondary?.stop();
