@@ -1,6 +1,6 @@
 // The state directory: state.json (validated on load, written atomically: temp + fsync + rename +
 // directory fsync), a lock file a second run waits on briefly, and the append-only events.jsonl.
-import { closeSync, constants, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateIoError, TemporaryError } from '../errors.js';
 import { emptyState, STATE_VERSION, stateSchema, type State } from '../core/state.js';
@@ -113,12 +113,34 @@ export class StateStore {
       const holder = this.#lockHolder();
       if (holder === undefined || (holder !== 'writing' && !isAlive(holder))) {
         // A killed run leaves its lock behind; its pid is gone, so the lock protects nothing.
-        rmSync(this.lockPath, { force: true });
+        this.#removeStaleLock(holder);
         continue;
       }
       if (Date.now() >= until) throw new TemporaryError(`another danehook run${holder === 'writing' ? '' : ` (pid ${holder})`} holds ${this.lockPath}; try again later`);
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  /**
+   * Take a stale lock away without racing another taker: rename it aside (only one rename wins),
+   * then check it is still the dead holder's; a live lock grabbed by mistake is put back.
+   */
+  #removeStaleLock(stalePid: number | undefined): void {
+    const aside = `${this.lockPath}.stale-${process.pid}-${Date.now()}`;
+    try {
+      renameSync(this.lockPath, aside);
+    } catch {
+      return; // someone else took it first
+    }
+    const pid = Number(readFileSync(aside, 'utf8').trim());
+    if (stalePid !== undefined && pid !== stalePid && Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+      try {
+        linkSync(aside, this.lockPath); // put the live holder's lock back (fails if the slot was taken)
+      } catch {
+        /* the slot is taken again; the live holder's unlock checks ownership */
+      }
+    }
+    rmSync(aside, { force: true });
   }
 
   /** The pid in the lock file; 'writing' for a young empty file (its writer is between open and write). */
@@ -136,7 +158,8 @@ export class StateStore {
     if (!this.#locked) return;
     this.#locked = false;
     try {
-      unlinkSync(this.lockPath);
+      // Only our own lock: never remove one another run holds.
+      if (Number(readFileSync(this.lockPath, 'utf8').trim()) === process.pid) unlinkSync(this.lockPath);
     } catch {
       /* already gone */
     }
