@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { parseTlsaParams } from '../core/tlsa.js';
 import { parseHostPort } from '../io/host-port.js';
+import { applyPreset } from './presets.js';
 
 const duration = z
   .union([z.number(), z.string()])
@@ -84,13 +85,15 @@ const probeSchema = z.strictObject({
   grace: duration.default(5_000),
 });
 
-const certificateSchema = z.strictObject({
+const certificateSchema = z
+  .strictObject({
   id: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'id must be 1-64 characters of letters, digits, ".", "_", "-", starting with a letter or digit')
     .refine((s) => !s.includes('..'), 'id must not contain ".."'),
   domains: z.array(domain).min(1, 'list at least one domain'),
-  ports: z.array(port).min(1, 'list at least one port'),
+  preset: z.enum(['postfix', 'dovecot', 'nginx', 'apache']).optional(),
+  ports: z.array(port).min(1, 'list at least one port').optional(),
   protocol: z.enum(['tcp', 'udp', 'sctp']).default('tcp'),
   tlsa: z.array(tlsaParams).min(1).default(['3 1 1']),
   trustAnchor: z.enum(['issuer', 'root']).default('issuer'),
@@ -99,7 +102,17 @@ const certificateSchema = z.strictObject({
   reloadTimeout: duration.default(60_000),
   activate: argv.optional(),
   probe: probeSchema.prefault({}),
-});
+  })
+  .transform((entry, ctx) => {
+    const e = applyPreset(entry);
+    if (!e.ports) {
+      ctx.addIssue({ code: 'custom', path: ['ports'], message: 'list at least one port (or choose a preset)' });
+      return z.NEVER;
+    }
+    // The install form's mode default is in installSchema; a preset-only install gets it too.
+    const install = e.install ? installSchema.parse(e.install) : undefined;
+    return { ...e, ports: e.ports, install };
+  });
 
 export const configSchema = z
   .strictObject({
