@@ -18,18 +18,10 @@ export function computeRequiredRecords(es: EntryState): TlsaRecord[] {
 export async function groupByZone(s: Session, names: string[]): Promise<Map<string, string[]>> {
   const provider = await s.provider();
   const out = new Map<string, string[]>();
-  // "_25._tcp.mx.example.com." lives in the zone of "mx.example.com.": nobody delegates at
-  // _tcp, so one lookup per base name serves all its ports.
-  const base = (name: string) => name.replace(/^(_[^.]+\.)+/, '');
-  const zones = new Map<string, Promise<string>>();
-  for (const name of [...new Set(names)]) {
-    const key = base(name);
-    if (!zones.has(key)) zones.set(key, provider.findZone(key));
-  }
-  for (const name of [...new Set(names)]) {
-    const zone = await zones.get(base(name))!;
-    out.set(zone, [...(out.get(zone) ?? []), name]);
-  }
+  const unique = [...new Set(names)];
+  // The provider caches one lookup per base name; asking for all at once lets them overlap.
+  const zones = await Promise.all(unique.map((name) => provider.findZone(name)));
+  unique.forEach((name, i) => out.set(zones[i]!, [...(out.get(zones[i]!) ?? []), name]));
   return out;
 }
 

@@ -34,7 +34,9 @@ export function createRfc2136Provider(opts: Rfc2136Options): DnsProvider {
   const zoneOf = new Map<string, Promise<string>>();
 
   function findZone(name: string): Promise<string> {
-    const qname = formatAbsoluteName(name);
+    // "_25._tcp.mx.example.com." is in the zone of "mx.example.com." (nobody delegates at _tcp):
+    // one SOA lookup per base name serves every port of it.
+    const qname = formatAbsoluteName(name).replace(/^(_[^.]+\.)+/, '');
     let p = zoneOf.get(qname);
     if (!p) {
       p = resolver.queryZoneApex(opts.server, qname);
@@ -63,11 +65,13 @@ export function createRfc2136Provider(opts: Rfc2136Options): DnsProvider {
 
   async function apply(plan: Plan): Promise<ApplyResult> {
     const byZone = new Map<string, Change[]>();
-    for (const c of plan.changes) {
-      const change = { ...c, name: formatAbsoluteName(c.name) };
-      const zone = await findZone(change.name);
-      byZone.set(zone, [...(byZone.get(zone) ?? []), change]);
-    }
+    const changes = plan.changes.map((c) => ({ ...c, name: formatAbsoluteName(c.name) }));
+    const zones = await Promise.all(changes.map((c) => findZone(c.name))); // concurrent; the resolver bounds it
+    changes.forEach((change, i) => {
+      const list = byZone.get(zones[i]!);
+      if (list) list.push(change);
+      else byZone.set(zones[i]!, [change]);
+    });
     const result: ApplyResult = { zones: [] };
     for (const [zone, changes] of [...byZone].sort(([a], [b]) => a.localeCompare(b))) {
       const messages = computeUpdateMessages(zone, changes, snapshot, maxUnsigned);
