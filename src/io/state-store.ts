@@ -101,13 +101,19 @@ export class StateStore {
   async lock(waitMs = LOCK_WAIT_MS): Promise<void> {
     const until = Date.now() + waitMs;
     for (;;) {
+      let fd: number | undefined;
       try {
-        const fd = openSync(this.lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+        fd = openSync(this.lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
         writeSync(fd, `${process.pid}\n`);
         closeSync(fd);
         this.#locked = true;
         return;
       } catch (err) {
+        if (fd !== undefined) {
+          // Created but not written (disk full): leave no empty lock behind.
+          closeSync(fd);
+          rmSync(this.lockPath, { force: true });
+        }
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError('creating lock', this.lockPath, err);
       }
       const holder = this.#lockHolder();
@@ -129,8 +135,9 @@ export class StateStore {
     const aside = `${this.lockPath}.stale-${process.pid}-${Date.now()}`;
     try {
       renameSync(this.lockPath, aside);
-    } catch {
-      return; // someone else took it first
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // someone else took it first
+      throw ioError('removing stale lock', this.lockPath, err);
     }
     const pid = Number(readFileSync(aside, 'utf8').trim());
     if (stalePid !== undefined && pid !== stalePid && Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
