@@ -125,6 +125,13 @@ export async function loadConfig(opts: { file?: string; env: NodeJS.ProcessEnv; 
   } catch {
     /* already read above */
   }
+  try {
+    // Staged private keys live in stateDir: nobody but its owner should list or plant files there.
+    const mode = statSync(config.stateDir).mode & 0o777;
+    if (mode & 0o077) warnings.push(`state directory ${config.stateDir} is accessible by other users (mode ${mode.toString(8)}); chmod 700 it`);
+  } catch {
+    /* created 0700 on first use */
+  }
   const key = resolveTsigKey(config, raw, opts.env, warnings);
   return { config, path, key, warnings };
 }

@@ -60,3 +60,13 @@ test('a rollover waiting for its deadline is a fast no-op; a due one is not', as
   assert.doesNotMatch(due.stderr, /fast path/);
   assert.notEqual(due.code, 0, 'the full run tried DNS');
 });
+
+test('a state directory open to other users is reported', async () => {
+  const { chmodSync } = await import('node:fs');
+  const config = ws.writeConfig(baseConfig(ws));
+  chmodSync(ws.stateDir, 0o755);
+  const r = await runCli(['status', '--offline', '-c', config]);
+  chmodSync(ws.stateDir, 0o700);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /warning: state directory .* is accessible by other users \(mode 755\); chmod 700 it/);
+});
