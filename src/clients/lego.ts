@@ -1,40 +1,45 @@
 // lego hooks (FACTS.md): v4 `--run-hook`/`--renew-hook` set LEGO_CERT_*; v5 `--deploy-hook` sets
-// LEGO_HOOK_CERT_*. The .crt file holds leaf + issuer; the PEM path may be stale, so it is only a fallback.
+// LEGO_HOOK_CERT_*. The .crt file holds leaf + issuer; the PEM path may be stale, so it is not used.
 import type { CertEvent, Env } from './event.js';
 import { requireVars, splitList } from './require.js';
 
-export const LEGO_V4_MARKERS = ['LEGO_CERT_PATH', 'LEGO_CERT_KEY_PATH', 'LEGO_CERT_DOMAIN'];
-export const LEGO_V5_MARKERS = ['LEGO_HOOK_CERT_PATH', 'LEGO_HOOK_CERT_KEY_PATH', 'LEGO_HOOK_CERT_NAME'];
+interface LegoScheme {
+  client: 'lego-v4' | 'lego-v5';
+  label: string;
+  cert: string;
+  key: string;
+  name: string;
+  issuer: string;
+  /** Comma-separated list of every domain (v5 only). */
+  domains?: string;
+}
 
-export function readLegoV4(env: Env): CertEvent {
-  const v = requireVars(env, 'lego', ['LEGO_CERT_PATH', 'LEGO_CERT_KEY_PATH', 'LEGO_CERT_DOMAIN']);
+const V4: LegoScheme = { client: 'lego-v4', label: 'lego', cert: 'LEGO_CERT_PATH', key: 'LEGO_CERT_KEY_PATH', name: 'LEGO_CERT_DOMAIN', issuer: 'LEGO_ISSUER_CERT_PATH' };
+const V5: LegoScheme = {
+  client: 'lego-v5', label: 'lego v5', cert: 'LEGO_HOOK_CERT_PATH', key: 'LEGO_HOOK_CERT_KEY_PATH', name: 'LEGO_HOOK_CERT_NAME',
+  issuer: 'LEGO_HOOK_ISSUER_CERT_PATH', domains: 'LEGO_HOOK_CERT_DOMAINS',
+};
+
+export const LEGO_V4_MARKERS = [V4.cert, V4.key, V4.name];
+export const LEGO_V5_MARKERS = [V5.cert, V5.key, V5.name];
+
+function readLego(env: Env, s: LegoScheme): CertEvent {
+  const v = requireVars(env, s.label, [s.cert, s.key, s.name]);
+  const name = v[s.name]!.toLowerCase();
+  const domains = s.domains ? splitList(env[s.domains], /,/) : [];
   const event: CertEvent = {
-    client: 'lego-v4',
-    name: v.LEGO_CERT_DOMAIN!.toLowerCase(),
-    domains: [v.LEGO_CERT_DOMAIN!.toLowerCase()],
-    files: { certificate: v.LEGO_CERT_PATH!, key: v.LEGO_CERT_KEY_PATH! },
-    sources: { certificate: 'LEGO_CERT_PATH', key: 'LEGO_CERT_KEY_PATH' },
+    client: s.client,
+    name,
+    domains: domains.length > 0 ? domains : [name],
+    files: { certificate: v[s.cert]!, key: v[s.key]! },
+    sources: { certificate: s.cert, key: s.key },
   };
-  if (env.LEGO_ISSUER_CERT_PATH) {
-    event.files.chain = env.LEGO_ISSUER_CERT_PATH;
-    event.sources.chain = 'LEGO_ISSUER_CERT_PATH';
+  if (env[s.issuer]) {
+    event.files.chain = env[s.issuer];
+    event.sources.chain = s.issuer;
   }
   return event;
 }
 
-export function readLegoV5(env: Env): CertEvent {
-  const v = requireVars(env, 'lego v5', ['LEGO_HOOK_CERT_PATH', 'LEGO_HOOK_CERT_KEY_PATH', 'LEGO_HOOK_CERT_NAME']);
-  const domains = splitList(env.LEGO_HOOK_CERT_DOMAINS, /,/);
-  const event: CertEvent = {
-    client: 'lego-v5',
-    name: v.LEGO_HOOK_CERT_NAME!.toLowerCase(),
-    domains: domains.length > 0 ? domains : [v.LEGO_HOOK_CERT_NAME!.toLowerCase()],
-    files: { certificate: v.LEGO_HOOK_CERT_PATH!, key: v.LEGO_HOOK_CERT_KEY_PATH! },
-    sources: { certificate: 'LEGO_HOOK_CERT_PATH', key: 'LEGO_HOOK_CERT_KEY_PATH' },
-  };
-  if (env.LEGO_HOOK_ISSUER_CERT_PATH) {
-    event.files.chain = env.LEGO_HOOK_ISSUER_CERT_PATH;
-    event.sources.chain = 'LEGO_HOOK_ISSUER_CERT_PATH';
-  }
-  return event;
-}
+export const readLegoV4 = (env: Env): CertEvent => readLego(env, V4);
+export const readLegoV5 = (env: Env): CertEvent => readLego(env, V5);
