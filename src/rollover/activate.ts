@@ -3,13 +3,12 @@
 // restore the backup, reload again, keep every record, and mark the rollover rolled-back.
 import { join } from 'node:path';
 import { DanehookError, TemporaryError, UnavailableError } from '../errors.js';
-import { applyObservations } from '../core/rollover.js';
 import type { Rollover } from '../core/state.js';
 import { installMaterial, readStagedMaterial, restoreMaterial, stagedPath, type InstallTargets } from '../io/files.js';
 import { runServiceCommand } from '../io/service.js';
 import { resolveOwner } from '../io/accounts.js';
 import { observeServers } from './propagation.js';
-import { computeProbeTargets, probeEndpoints } from './probe.js';
+import { computeProbeTargets, probeEndpoints, splitActivationTargets } from './probe.js';
 import { fromStateRecords } from '../core/state-records.js';
 import type { Session } from './session.js';
 
@@ -34,18 +33,18 @@ export async function activateRollover(s: Session, id: string, r: Rollover): Pro
   const es = s.entryState(id);
   const entry = s.entry(id);
   if (!es.liveKnown) {
-    const why = `"${id}": not activating: the certificate the service presents now is unknown (configure install paths so danehook can read it)`;
+    const why = `"${id}": not activating: the certificate the service presents now is unknown (configure install paths, or probe addresses, so danehook can see it)`;
     return { rollover: { ...r, lastError: why }, error: new TemporaryError(why) };
   }
   // RFC 6698 A.4 / DESIGN.md: never activate unless every authoritative server serves the records now.
   const observations = await observeServers(s, r);
   const missing = observations.filter((o) => !o.servesAll).map((o) => o.server);
   if (missing.length > 0 || observations.length === 0) {
-    const why = `"${id}": not activating: ${missing.join(', ') || 'no authoritative server'} no longer serve(s) the new records; waiting for propagation again`;
-    s.ctx.log.error(why);
-    s.event({ id, rollover: r.id, event: 'phase', phase: 'published', reason: why });
-    const back = applyObservations({ ...r, phase: 'published', propagatedAt: null, activateAfter: null }, observations, s.policy, s.now());
-    return { rollover: { ...back, lastError: why } };
+    // Someone removed records, or a server lost them: publish again (adds only what is missing)
+    // and restart the clocks, so activation again waits for every server and the TTL.
+    const why = `"${id}": not activating: ${missing.join(', ') || 'no authoritative server'} no longer serve(s) the new records; publishing them again`;
+    s.event({ id, rollover: r.id, event: 'phase', phase: 'staged', reason: why });
+    return { rollover: { ...r, phase: 'staged', servers: {}, propagatedAt: null, activateAfter: null, lastError: why }, error: new TemporaryError(why) };
   }
   if (s.dryRun) {
     s.ctx.log.info(`dry run: would install the staged certificate for "${id}" and run ${entry.reload?.join(' ') ?? 'no reload'}`);
@@ -77,11 +76,16 @@ export async function activateRollover(s: Session, id: string, r: Rollover): Pro
     }
     if (entry.reload) await runServiceCommand(entry.reload, { timeoutMs, what: 'reload' });
     // Installing and reloading prove nothing: check what clients see at every address.
-    const endpoints = await computeProbeTargets(s, entry);
-    const verdicts = await probeEndpoints(endpoints, fromStateRecords(r.records), { graceMs: entry.probe.grace, allParams: true });
+    const { mustBeNew, others } = splitActivationTargets(await computeProbeTargets(s, entry), Boolean(entry.activate));
+    const verdicts = await probeEndpoints(mustBeNew, fromStateRecords(r.records), { graceMs: entry.probe.grace, allParams: true });
     const bad = verdicts.filter((v) => !v.ok);
     if (bad.length > 0) throw new UnavailableError(`probe: ${bad.map((v) => `${v.target} ${v.detail}`).join('; ')}`);
     if (verdicts.length > 0) s.ctx.log.info(`"${id}": ${verdicts.length} endpoint(s) present the new certificate`);
+    // Other hosts behind the name keep their certificate until their own danehook activates.
+    const published = [...fromStateRecords(s.entryState(id).live?.records ?? []), ...fromStateRecords(r.records)];
+    for (const v of await probeEndpoints(others, published, { graceMs: 0, allParams: false })) {
+      if (!v.ok) s.ctx.log.warn(`"${id}": other host ${v.target} ${v.detail}`);
+    }
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     s.ctx.log.error(`"${id}": activation failed: ${reason}; restoring the previous files`);

@@ -1,6 +1,7 @@
 // What clients will actually see: probe every address of every endpoint of an entry and check
 // the presented chain against TLSA records (RFC 7671/7672 matching in core/tlsa-match.ts).
 import { lookup } from 'node:dns/promises';
+import { networkInterfaces } from 'node:os';
 import type { CertificateEntry } from '../config/schema.js';
 import { formatTlsaOwner, type TlsaRecord } from '../core/tlsa.js';
 import { computeTlsaMatch } from '../core/tlsa-match.js';
@@ -11,6 +12,13 @@ import type { Session } from './session.js';
 export interface EndpointTarget extends ProbeTarget {
   /** The TLSA owner whose records this endpoint must match. */
   owner: string;
+  /** The address is one of this host's own: the service danehook just reloaded answers there. */
+  local: boolean;
+}
+
+/** This host's own addresses (every interface, loopback included). */
+function readLocalAddresses(): Set<string> {
+  return new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)));
 }
 
 /** Every (domain, port, address) to probe; [] when probing is off. */
@@ -19,6 +27,7 @@ export async function computeProbeTargets(s: Session, entry: CertificateEntry): 
   if (probe.protocol === 'none') return [];
   const { defaultProbeProtocol } = await import('../io/probe.js');
   const targets: EndpointTarget[] = [];
+  const localAddresses = readLocalAddresses();
   for (const domain of entry.domains) {
     let addresses: { host: string; port?: number }[];
     if (probe.addresses === 'auto') {
@@ -33,7 +42,7 @@ export async function computeProbeTargets(s: Session, entry: CertificateEntry): 
     for (const port of entry.ports) {
       for (const a of addresses) {
         targets.push({
-          host: a.host, port: a.port ?? port, servername: domain, owner: formatTlsaOwner(port, entry.protocol, domain),
+          host: a.host, port: a.port ?? port, servername: domain, owner: formatTlsaOwner(port, entry.protocol, domain), local: localAddresses.has(a.host),
           protocol: probe.protocol ?? defaultProbeProtocol(port), timeoutMs: probe.timeout,
         });
       }
@@ -83,4 +92,17 @@ export async function probeEndpoints(targets: EndpointTarget[], records: TlsaRec
       }
     }),
   );
+}
+
+/**
+ * Which endpoints must present the new certificate right after activation. Several hosts behind
+ * one name each run their own danehook: this host's addresses must show the new certificate, the
+ * others only need to match the published RRset (cleanup waits for them). With no address of this
+ * host among them (NAT, a load balancer, or a custom `activate` that installs elsewhere), every
+ * endpoint must show the new certificate.
+ */
+export function splitActivationTargets(targets: EndpointTarget[], customActivate: boolean): { mustBeNew: EndpointTarget[]; others: EndpointTarget[] } {
+  const local = targets.filter((t) => t.local);
+  if (customActivate || local.length === 0) return { mustBeNew: targets, others: [] };
+  return { mustBeNew: local, others: targets.filter((t) => !t.local) };
 }

@@ -18,6 +18,8 @@ export interface PostfixOptions {
   /** Also listen on ::1 (inet_protocols = all). Default true. */
   ipv6?: boolean;
   myhostname?: string;
+  /** Listen only on this address (e.g. 127.0.0.2: another "host" behind the same name); implies IPv4 only. */
+  address?: string;
 }
 
 export interface PostfixInstance {
@@ -68,8 +70,10 @@ export async function startPostfix(t: HarnessContext, opts: PostfixOptions = {})
     `${main}\n# danehook test instance\n${postconfEdits({
       queue_directory: queueDir,
       data_directory: dataDir,
-      inet_interfaces: 'loopback-only',
-      inet_protocols: ipv6 ? 'all' : 'ipv4',
+      // postfix accepts only assigned addresses in inet_interfaces; an explicit host in master.cf
+      // (below) binds any address the kernel allows, such as 127.0.0.2 on lo.
+      inet_interfaces: opts.address ? 'all' : 'loopback-only',
+      inet_protocols: ipv6 && !opts.address ? 'all' : 'ipv4',
       myhostname: opts.myhostname ?? 'mx.test.example',
       mydestination: '',
       alias_maps: '',
@@ -85,9 +89,10 @@ export async function startPostfix(t: HarnessContext, opts: PostfixOptions = {})
   );
   // master.cf: the services smtpd needs, none chrooted (the temp dir is not a chroot jail).
   // Listening on a bare port binds every inet_interfaces address (127.0.0.1 and ::1).
+  const listen = opts.address ? `${opts.address}:` : '';
   const services = [
-    `${smtpPort} inet n - n - - smtpd`,
-    ...(tls ? [`${smtpsPort} inet n - n - - smtpd`, '  -o smtpd_tls_wrappermode=yes', '  -o smtpd_tls_security_level=encrypt'] : []),
+    `${listen}${smtpPort} inet n - n - - smtpd`,
+    ...(tls ? [`${listen}${smtpsPort} inet n - n - - smtpd`, '  -o smtpd_tls_wrappermode=yes', '  -o smtpd_tls_security_level=encrypt'] : []),
     'pickup unix n - n 60 1 pickup',
     'cleanup unix n - n - 0 cleanup',
     'qmgr unix n - n 300 1 qmgr',
@@ -115,7 +120,7 @@ export async function startPostfix(t: HarnessContext, opts: PostfixOptions = {})
     command: 'postfix',
     args: ['-c', configDir, 'start-fg'],
     logPath: join(dir, 'postfix.log'),
-    ready: async () => /^220[ -]/.test(await readBanner('127.0.0.1', smtpPort)),
+    ready: async () => /^220[ -]/.test(await readBanner(opts.address ?? '127.0.0.1', smtpPort)),
   });
 
   const masterPid = (): number | undefined => {
@@ -165,7 +170,7 @@ export async function startPostfix(t: HarnessContext, opts: PostfixOptions = {})
   return {
     dir,
     configDir,
-    host: '127.0.0.1',
+    host: opts.address ?? '127.0.0.1',
     smtpPort,
     smtpsPort,
     chainFile,
