@@ -92,3 +92,23 @@ export function baseConfig(ws: Workspace, entry: Record<string, unknown> = {}): 
     certificates: [{ id: 'mx', domains: ['mx.example.com'], ports: [25], ...entry }],
   };
 }
+
+interface BindLike {
+  primary: { host: string; port: number };
+  secondary?: { host: string; port: number };
+  keyFilePath: string;
+}
+
+/**
+ * A danehook config for a harness DNS server: UPDATEs to the primary with the harness key, every
+ * server (primary, secondary) listed as authoritative, one entry for mx.example.test port 25.
+ */
+export function bindConfig(ws: Workspace, bind: BindLike, entry: Record<string, unknown> = {}, opts: { ttl?: number; timeout?: string; rollover?: object } = {}): Record<string, any> {
+  const servers = [bind.primary, ...(bind.secondary ? [bind.secondary] : [])].map((s) => `127.0.0.1:${s.port}`);
+  return {
+    stateDir: ws.stateDir,
+    dns: { server: servers[0], tsig: { name: 'danehook-key', keyFile: bind.keyFilePath }, nameservers: servers, ttl: opts.ttl ?? 2, timeout: opts.timeout ?? '2s' },
+    rollover: { delayFactor: 2, ...(opts.rollover ?? {}) },
+    certificates: [{ id: 'mx', domains: ['mx.example.test'], ports: [25], ...entry }],
+  };
+}

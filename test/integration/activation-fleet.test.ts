@@ -10,23 +10,14 @@ import { startBind, type BindHandle } from '../harness/bind.js';
 import { startPostfix } from '../harness/postfix.js';
 import { nsupdate } from '../harness/dns.js';
 import { makeCa, makeLeaf, opensslAssociation, removeCertDir, type CertFiles } from '../harness/certs.js';
-import { makeWorkspace, runCli, type Workspace } from '../harness/cli.js';
+import { bindConfig, makeWorkspace, runCli, type Workspace } from '../harness/cli.js';
 import { presentedSpkiSha256, readTlsa } from '../harness/dane-check.js';
 
 const OWNER = '_25._tcp.mx.example.test.';
 const tlsa = (leaf: CertFiles) => `3 1 1 ${opensslAssociation(leaf.certPath, 1, 1)}`;
 
-function writeConfig(ws: Workspace, bind: BindHandle, entry: Record<string, unknown>, rollover: object = {}): string {
-  return ws.writeConfig({
-    stateDir: ws.stateDir,
-    dns: {
-      server: `127.0.0.1:${bind.primary.port}`, tsig: { name: 'danehook-key', keyFile: bind.keyFilePath },
-      nameservers: [`127.0.0.1:${bind.primary.port}`, `127.0.0.1:${bind.secondary!.port}`], ttl: 1, timeout: '1s',
-    },
-    rollover: { delayFactor: 2, ...rollover },
-    certificates: [{ id: 'mx', domains: ['mx.example.test'], ports: [25], ...entry }],
-  });
-}
+const writeConfig = (ws: Workspace, bind: BindHandle, entry: Record<string, unknown>, rollover: object = {}) =>
+  ws.writeConfig(bindConfig(ws, bind, entry, { ttl: 1, timeout: '1s', rollover }));
 
 const phase = async (config: string) => JSON.parse((await runCli(['status', '--json', '--offline', '-c', config])).stdout).certificates[0].rollovers.at(-1)?.phase;
 

@@ -10,7 +10,7 @@ import { requireBinaries } from '../harness/binaries.js';
 import { startBind } from '../harness/bind.js';
 import { startPostfix } from '../harness/postfix.js';
 import { makeCa, makeIntermediate, makeLeaf, opensslAssociation, removeCertDir, type CertFiles } from '../harness/certs.js';
-import { makeWorkspace, runCli } from '../harness/cli.js';
+import { bindConfig, makeWorkspace, runCli } from '../harness/cli.js';
 import { opensslDaneVerify, presentedSpkiSha256, readTlsa } from '../harness/dane-check.js';
 
 const OWNER = '_25._tcp.mx.example.test.';
@@ -26,23 +26,12 @@ async function setup(t: Parameters<typeof requireBinaries>[0] & { after(fn: () =
   const a = makeLeaf(inter, ['mx.example.test']);
   const b = makeLeaf(inter, ['mx.example.test']);
   const pf = await startPostfix(t as never, { combinedPem: readFileSync(a.combinedPath, 'utf8'), ipv6: false });
-  const config = ws.writeConfig({
-    stateDir: ws.stateDir,
-    dns: {
-      server: `127.0.0.1:${bind.primary.port}`,
-      tsig: { name: 'danehook-key', keyFile: bind.keyFilePath },
-      nameservers: [`127.0.0.1:${bind.primary.port}`, `127.0.0.1:${bind.secondary!.port}`],
-      ttl: 2, timeout: '2s',
-    },
-    rollover: { delayFactor: 2, propagationTimeout: '60s' },
-    certificates: [{
-      id: 'mx', domains: ['mx.example.test'], ports: [25],
-      install: { combined: pf.chainFile },
-      reload: ['postfix', '-c', pf.configDir, 'reload'],
-      probe: { protocol: 'smtp', addresses: [`127.0.0.1:${pf.smtpPort}`], grace: '3s' },
-      ...entry,
-    }],
-  });
+  const config = ws.writeConfig(bindConfig(ws, bind, {
+    install: { combined: pf.chainFile },
+    reload: ['postfix', '-c', pf.configDir, 'reload'],
+    probe: { protocol: 'smtp', addresses: [`127.0.0.1:${pf.smtpPort}`], grace: '3s' },
+    ...entry,
+  }, { rollover: { propagationTimeout: '60s' } }));
   const dane = async () => {
     await bind.waitForSecondarySync();
     const rrset = await readTlsa(bind.secondary!, OWNER);

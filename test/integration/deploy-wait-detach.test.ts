@@ -9,7 +9,7 @@ import { requireBinaries } from '../harness/binaries.js';
 import { startBind } from '../harness/bind.js';
 import { waitFor } from '../harness/process.js';
 import { makeCa, makeLeaf, removeCertDir } from '../harness/certs.js';
-import { makeWorkspace, runCli } from '../harness/cli.js';
+import { bindConfig, makeWorkspace, runCli } from '../harness/cli.js';
 
 interface Ev { at: string; phase?: string; propagatedAt?: string; activateAfter?: string }
 const events = (dir: string): Ev[] => (existsSync(join(dir, 'events.jsonl')) ? readFileSync(join(dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : []);
@@ -24,14 +24,7 @@ for (const mode of ['--wait', '--detach'] as const) {
     const [a, b, c] = [1, 2, 3].map(() => makeLeaf(ca, ['mx.example.test']));
     const fullchain = join(ws.dir, 'fullchain.pem');
     copyFileSync(a!.fullchainPath, fullchain);
-    const config = ws.writeConfig({
-      stateDir: ws.stateDir,
-      dns: {
-        server: `127.0.0.1:${bind.primary.port}`, tsig: { name: 'danehook-key', keyFile: bind.keyFilePath },
-        nameservers: [`127.0.0.1:${bind.primary.port}`, `127.0.0.1:${bind.secondary!.port}`], ttl: 2, timeout: '2s',
-      },
-      certificates: [{ id: 'mx', domains: ['mx.example.test'], ports: [25], install: { fullchain, key: join(ws.dir, 'key.pem') }, reload: ['true'], probe: { protocol: 'none' } }],
-    });
+    const config = ws.writeConfig(bindConfig(ws, bind, { install: { fullchain, key: join(ws.dir, 'key.pem') }, reload: ['true'], probe: { protocol: 'none' } }));
     // First rollover (no RRset before) brings B live with its records; the second one must wait 2 × TTL.
     assert.equal((await runCli(['deploy', '--wait', '-c', config, '--pem', b!.combinedPath])).code, 0);
     assert.equal(readFileSync(fullchain, 'utf8'), readFileSync(b!.fullchainPath, 'utf8'));

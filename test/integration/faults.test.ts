@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { requireBinaries } from '../harness/binaries.js';
 import { startBind, type BindHandle } from '../harness/bind.js';
 import { makeCa, makeLeaf, opensslAssociation, removeCertDir, type CertFiles } from '../harness/certs.js';
-import { makeWorkspace, runCli, type Workspace } from '../harness/cli.js';
+import { bindConfig, makeWorkspace, runCli, type Workspace } from '../harness/cli.js';
 import { readTlsa } from '../harness/dane-check.js';
 
 const OWNER = '_25._tcp.mx.example.test.';
@@ -24,15 +24,7 @@ async function setup(t: Parameters<typeof startBind>[0], name: string, rollover:
   const [a, b] = [1, 2].map(() => makeLeaf(ca, ['mx.example.test']));
   const fullchain = join(ws.dir, 'fullchain.pem');
   copyFileSync(a!.fullchainPath, fullchain);
-  const config = ws.writeConfig({
-    stateDir: ws.stateDir,
-    dns: {
-      server: `127.0.0.1:${bind.primary.port}`, tsig: { name: 'danehook-key', keyFile: bind.keyFilePath },
-      nameservers: [`127.0.0.1:${bind.primary.port}`, `127.0.0.1:${bind.secondary!.port}`], ttl: 1, timeout: '500ms',
-    },
-    rollover: { delayFactor: 2, ...rollover },
-    certificates: [{ id: 'mx', domains: ['mx.example.test'], ports: [25], install: { fullchain }, reload: ['true'], probe: { protocol: 'none' } }],
-  });
+  const config = ws.writeConfig(bindConfig(ws, bind, { install: { fullchain }, reload: ['true'], probe: { protocol: 'none' } }, { ttl: 1, timeout: '500ms', rollover }));
   const phase = async () => JSON.parse((await runCli(['status', '--json', '--offline', '-c', config])).stdout).certificates[0].rollovers.at(-1)?.phase ?? 'none';
   return { bind, ws, a: a!, b: b!, config, fullchain, phase };
 }

@@ -9,7 +9,7 @@ import { requireBinaries } from '../harness/binaries.js';
 import { startBind } from '../harness/bind.js';
 import { dig, tlsaOf } from '../harness/dns.js';
 import { makeCa, makeIntermediate, makeLeaf, opensslAssociation, removeCertDir } from '../harness/certs.js';
-import { makeWorkspace, runCli } from '../harness/cli.js';
+import { bindConfig, makeWorkspace, runCli } from '../harness/cli.js';
 
 const OWNER = '_25._tcp.mx.example.test.';
 
@@ -30,23 +30,11 @@ test('rollover against BIND primary + secondary', { timeout: 120_000 }, async (t
   const reloadLog = join(ws.dir, 'reloads.log');
   copyFileSync(a!.fullchainPath, fullchain);
   copyFileSync(a!.keyPath, key);
-  const config = ws.writeConfig({
-    stateDir: ws.stateDir,
-    dns: {
-      server: `127.0.0.1:${bind.primary.port}`,
-      tsig: { name: 'danehook-key', keyFile: bind.keyFilePath },
-      nameservers: [`127.0.0.1:${bind.primary.port}`, `127.0.0.1:${bind.secondary!.port}`],
-      ttl: 2,
-      timeout: '2s',
-    },
-    rollover: { delayFactor: 2, propagationTimeout: '60s' },
-    certificates: [{
-      id: 'mx', domains: ['mx.example.test'], ports: [25],
-      install: { fullchain, key },
-      reload: ['sh', '-c', `date +%s.%N >> ${reloadLog}`],
-      probe: { protocol: 'none' },
-    }],
-  });
+  const config = ws.writeConfig(bindConfig(ws, bind, {
+    install: { fullchain, key },
+    reload: ['sh', '-c', `date +%s.%N >> ${reloadLog}`],
+    probe: { protocol: 'none' },
+  }, { rollover: { propagationTimeout: '60s' } }));
   const served = async (server: { host: string; port: number }) => tlsaOf(await dig(server, OWNER, 'TLSA')).map((x) => x.toLowerCase()).sort();
 
   // 1. First run: live certificate A has no TLSA yet; deploying B publishes both.
