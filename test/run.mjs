@@ -27,6 +27,8 @@ if (files.length === 0) {
 }
 
 execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+// Tests, harness and demo are TypeScript too: type-check them with the same strict options.
+execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'test/tsconfig.json')], { cwd: root, stdio: 'inherit' });
 const concurrency = process.env.DANEHOOK_TEST_CONCURRENCY ?? '2';
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], {
   cwd: root,
