@@ -45,6 +45,27 @@ async function runStep(s: Session, id: string, r: Rollover): Promise<StepResult 
   }
 }
 
+type StepOutcome = Awaited<ReturnType<typeof runStep>>;
+
+/** Run the next step of rollover i of `id`, store its result, and collect (and log) its error. */
+async function applyStep(s: Session, id: string, i: number, result: AdvanceResult): Promise<StepOutcome> {
+  const es = s.entryState(id);
+  const r = es.rollovers[i]!;
+  let out: StepOutcome;
+  try {
+    out = await runStep(s, id, r);
+  } catch (err) {
+    const e = toDanehookError(err);
+    out = { rollover: { ...r, lastError: e.message }, error: e };
+  }
+  es.rollovers[i] = out.rollover;
+  if (out.error) {
+    s.ctx.log.error(out.error.message);
+    result.errors.push(out.error);
+  }
+  return out;
+}
+
 /** Rollovers at most polled at once; each poll is a few queries per authoritative server. */
 export const POLL_CONCURRENCY = 32;
 
@@ -63,27 +84,7 @@ async function pollAll(s: Session, ids: string[], result: AdvanceResult): Promis
   const polled = new Set(due.map(({ id, i }) => `${id}/${s.entryState(id).rollovers[i]!.id}`));
   if (due.length === 0) return polled;
   const limit = createLimiter(POLL_CONCURRENCY);
-  await Promise.all(
-    due.map(({ id, i }) =>
-      limit(async () => {
-        const es = s.entryState(id);
-        const r = es.rollovers[i]!;
-        try {
-          const out = await runStep(s, id, r);
-          es.rollovers[i] = out.rollover;
-          if (out.error) {
-            s.ctx.log.error(out.error.message);
-            result.errors.push(out.error);
-          }
-        } catch (err) {
-          const e = toDanehookError(err);
-          es.rollovers[i] = { ...r, lastError: e.message };
-          s.ctx.log.error(e.message);
-          result.errors.push(e);
-        }
-      }),
-    ),
-  );
+  await Promise.all(due.map(({ id, i }) => limit(() => applyStep(s, id, i, result))));
   s.save();
   return polled;
 }
@@ -103,27 +104,12 @@ export async function advanceRollovers(s: Session, ids: string[]): Promise<Advan
           result.polling = true;
           break;
         }
-        let out: Awaited<ReturnType<typeof runStep>>;
-        try {
-          out = await runStep(s, id, r);
-        } catch (err) {
-          const e = toDanehookError(err);
-          es.rollovers[i] = { ...r, lastError: e.message };
-          s.save();
-          s.ctx.log.error(e.message);
-          result.errors.push(e);
-          break;
-        }
-        es.rollovers[i] = out.rollover;
+        const out = await applyStep(s, id, i, result);
         // After every step that changed something: a crash later loses nothing done so far. A
         // wait or done step returns the very same rollover and changes nothing, so there is
         // nothing to save — and serialising the whole state once per waiting rollover cost
         // ~10 ms each with 1,000 pending rollovers (10 s of a 13 s run; npm run bench, item 3).
         if (out.rollover !== r) s.save();
-        if (out.error) {
-          s.ctx.log.error(out.error.message);
-          result.errors.push(out.error);
-        }
         if (out.wait && (!result.nextDueAt || out.wait < result.nextDueAt)) result.nextDueAt = out.wait;
         if (out.polling) result.polling = true;
         if (out.error || out.wait || out.polling || out.rollover.phase === r.phase) break;
