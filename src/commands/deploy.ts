@@ -1,49 +1,29 @@
 // `danehook deploy`: identify the entry, stage the renewed certificate, publish its records beside
 // the live one's, record `published`, and return at once (--wait: finish here; --detach: finish in
 // a detached background post-deploy whose output goes to a log file, not the client's pipes).
-import { createHash } from 'node:crypto';
 import { openSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 import { computeCertificateRecords } from '../core/desired.js';
+import { computeCertFingerprint } from '../core/certificate.js';
 import { supersedePending } from '../core/rollover.js';
 import type { Rollover } from '../core/state.js';
 import { toStateRecord } from '../core/state-records.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { formatMaterial, writeStagedFiles } from '../io/files.js';
-import { probeLive, readInstalledLive } from '../rollover/live.js';
+import { learnLive } from '../rollover/live.js';
 import { publishRollover } from '../rollover/publish.js';
 import { closeSession, openSession, type Session } from '../rollover/session.js';
 import { waitForRollovers } from '../rollover/wait.js';
 import { readCertificateInput, type CertificateInput } from './certificate-input.js';
 import type { CommandContext } from './context.js';
 
-/** First run for an id: learn the live certificate from the installed files, else by probing. */
-async function learnLive(s: Session, input: CertificateInput): Promise<void> {
-  const es = s.entryState(input.entry.id);
-  if (es.liveKnown) return;
-  const ttl = input.loaded.config.dns.ttl;
-  let found = readInstalledLive(input.entry, ttl);
-  if (!found.known || found.live === null) {
-    // No installed file: what the service presents is the truth (e.g. it reads another path).
-    const probed = await probeLive(s, input.entry, ttl);
-    if (probed.known || !found.known) found = probed;
-  }
-  if (!found.known) {
-    s.ctx.log.warn(`${found.why}; its records cannot be published and activation will wait until it is known`);
-    return;
-  }
-  es.live = found.live;
-  es.liveKnown = true;
-  s.ctx.log.info(found.live ? `live certificate of "${input.entry.id}" read from ${found.from} (SPKI ${found.live.spki.slice(0, 16)}…); its records are published too` : `no certificate is installed for "${input.entry.id}" yet`);
-}
-
 async function stageAndPublish(s: Session, input: CertificateInput, fingerprint: string): Promise<number> {
   const { entry, bundle } = input;
   const id = entry.id;
-  await learnLive(s, input);
+  await learnLive(s, entry, input.loaded.config.dns.ttl);
   const now = s.now();
   const sup = supersedePending(s.entryState(id), now);
   for (const old of sup.superseded) {
@@ -121,7 +101,7 @@ export async function deployCommand(ctx: CommandContext): Promise<number> {
   if (o.retry && !o.pem && !o.cert && o.args.length === 0) return retryRolledBack(ctx);
   const input = await readCertificateInput(ctx, { requireKey: true });
   const id = input.entry.id;
-  const fingerprint = createHash('sha256').update(input.bundle.leaf.der).digest('hex');
+  const fingerprint = computeCertFingerprint(input.bundle.leaf.der);
   const s = await openSession(ctx, input.loaded, { lock: true });
   let code: number;
   try {

@@ -37,6 +37,11 @@ export function computeSpkiHash(spki: Uint8Array): string {
   return createHash('sha256').update(spki).digest('hex');
 }
 
+/** SHA-256 of the certificate's DER: tells a renewal with the same key from the same certificate. */
+export function computeCertFingerprint(der: Uint8Array): string {
+  return createHash('sha256').update(der).digest('hex');
+}
+
 function parseCertificate(block: PemBlock): CertInfo {
   let cert: PeculiarCertificate;
   try {

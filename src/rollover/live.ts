@@ -2,12 +2,11 @@
 // published beside the new ones and the RRset always matches what the service presents.
 import { existsSync, readFileSync } from 'node:fs';
 import type { CertificateEntry } from '../config/schema.js';
-import { assembleBundle, computeSpkiHash, type CertificateBundle } from '../core/certificate.js';
+import { assembleBundle, computeCertFingerprint, computeSpkiHash, type CertificateBundle } from '../core/certificate.js';
 import { computeCertificateRecords } from '../core/desired.js';
 import { parsePemBlocks } from '../core/pem.js';
 import type { Live } from '../core/state.js';
 import { toStateRecord } from '../core/state-records.js';
-import { createHash } from 'node:crypto';
 import { computeProbeTargets } from './probe.js';
 import type { Session } from './session.js';
 
@@ -16,7 +15,7 @@ export type LiveDiscovery = { known: true; live: Live | null; from?: string } | 
 export function computeLive(entry: CertificateEntry, bundle: Pick<CertificateBundle, 'leaf' | 'chain'>, ttl: number, source: Live['source']): Live {
   return {
     spki: computeSpkiHash(bundle.leaf.spki),
-    fingerprint: createHash('sha256').update(bundle.leaf.der).digest('hex'),
+    fingerprint: computeCertFingerprint(bundle.leaf.der),
     notAfter: bundle.leaf.notAfter.toISOString(),
     records: computeCertificateRecords(entry, bundle, ttl).map(toStateRecord),
     source,
@@ -61,4 +60,23 @@ export async function probeLive(s: Session, entry: CertificateEntry, ttl: number
   const chain = first.ok ? first.result.chain : [];
   const bundle = assembleBundle(chain.map((der) => ({ label: 'CERTIFICATE', der, source: `probe of ${first.target.host}:${first.target.port}` })), chain[0]);
   return { known: true, live: computeLive(entry, bundle, ttl, 'probe'), from: `a probe of ${first.target.host}:${first.target.port}` };
+}
+
+/** First run for an id: learn the live certificate from the installed files, else by probing. */
+export async function learnLive(s: Session, entry: CertificateEntry, ttl: number): Promise<void> {
+  const es = s.entryState(entry.id);
+  if (es.liveKnown) return;
+  let found = readInstalledLive(entry, ttl);
+  if (!found.known || found.live === null) {
+    // No installed file: what the service presents is the truth (e.g. it reads another path).
+    const probed = await probeLive(s, entry, ttl);
+    if (probed.known || !found.known) found = probed;
+  }
+  if (!found.known) {
+    s.ctx.log.warn(`${found.why}; its records cannot be published and activation will wait until it is known`);
+    return;
+  }
+  es.live = found.live;
+  es.liveKnown = true;
+  s.ctx.log.info(found.live ? `live certificate of "${entry.id}" read from ${found.from} (SPKI ${found.live.spki.slice(0, 16)}…); its records are published too` : `no certificate is installed for "${entry.id}" yet`);
 }
