@@ -11,6 +11,7 @@ import { baseConfig, makeWorkspace, runCli, type Workspace } from '../harness/cl
 import { startBind, type BindHandle } from '../harness/bind.js';
 import { querySerial } from '../harness/dns.js';
 import { scriptContext } from '../harness/tempdir.js';
+import { reportFigures } from '../harness/figures.js';
 
 let root: Ca, inter: Ca, good: CertFiles, other: CertFiles, ws: Workspace, d: string, bind: BindHandle;
 const bindContext = scriptContext();
@@ -132,7 +133,11 @@ for (const c of cases) {
   });
 }
 
-test(`at least 40 hostile inputs are covered (${cases.length})`, () => assert.ok(cases.length >= 40));
+test(`at least 40 hostile inputs are covered (${cases.length})`, () => {
+  assert.ok(cases.length >= 40);
+  const byCode = cases.reduce<Record<number, number>>((m, c) => ({ ...m, [c.code]: (m[c.code] ?? 0) + 1 }), {});
+  reportFigures(`hostile-inputs: tried=${cases.length} ${Object.entries(byCode).map(([code, n]) => `exit${code}=${n}`).join(' ')} (each: one-line reason, serial unchanged, state byte-identical)`);
+});
 
 test('the corpus is not vacuous: the same deploy with good input does write DNS', async () => {
   writeFileSync(join(ws.stateDir, 'state.json'), GOOD_STATE);
