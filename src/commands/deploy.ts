@@ -12,7 +12,7 @@ import { supersedePending } from '../core/rollover.js';
 import type { Rollover } from '../core/state.js';
 import { toStateRecord } from '../core/state-records.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { formatMaterial, writeStagedFiles } from '../io/files.js';
+import { formatMaterial, removeOrphanStagedDirs, writeStagedFiles } from '../io/files.js';
 import { learnLive } from '../rollover/live.js';
 import { publishRollover } from '../rollover/publish.js';
 import { closeSession, openSession, type Session } from '../rollover/session.js';
@@ -50,6 +50,9 @@ async function stageAndPublish(s: Session, input: CertificateInput, fingerprint:
     lastError: null,
   };
   if (!s.dryRun) {
+    for (const orphan of removeOrphanStagedDirs(input.loaded.config.stateDir, id, es.rollovers.map((x) => x.stagedDir))) {
+      s.ctx.log.info(`removed ${orphan}, left by an interrupted run`);
+    }
     writeStagedFiles(input.loaded.config.stateDir, r.stagedDir, formatMaterial(bundle));
     es.rollovers.push(r);
     s.event({ id, rollover: r.id, event: 'phase', phase: 'staged', spki: r.spki, client: input.event.client });

@@ -1,6 +1,6 @@
 // Certificate files on disk: staging under stateDir (0600 in 0700 dirs), atomic install where the
 // service reads them (temp + fsync + rename), backup before install and restore on rollback.
-import { chmodSync, chownSync, closeSync, constants, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { StateIoError } from '../errors.js';
 import type { CertificateBundle } from '../core/certificate.js';
@@ -126,4 +126,22 @@ function writeFileSync0600(path: string, text: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Remove staged directories of `id` that no rollover in the state refers to: a run killed between
+ * staging and saving the state leaves one behind, with a private key in it.
+ */
+export function removeOrphanStagedDirs(stateDir: string, id: string, referenced: string[]): string[] {
+  const dir = join(stateDir, 'staged', id);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const keep = new Set(referenced);
+  const orphans = names.map((n) => `staged/${id}/${n}`).filter((rel) => !keep.has(rel));
+  for (const rel of orphans) rmSync(join(stateDir, rel), { recursive: true, force: true });
+  return orphans;
 }

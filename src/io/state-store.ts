@@ -1,6 +1,6 @@
 // The state directory: state.json (validated on load, written atomically: temp + fsync + rename +
 // directory fsync), a lock file a second run waits on briefly, and the append-only events.jsonl.
-import { closeSync, constants, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateIoError, TemporaryError } from '../errors.js';
 import { emptyState, STATE_VERSION, stateSchema, type State } from '../core/state.js';
@@ -100,6 +100,7 @@ export class StateStore {
   /** Take the lock (O_EXCL file holding our pid); a lock whose process is gone is taken over. */
   async lock(waitMs = LOCK_WAIT_MS): Promise<void> {
     const until = Date.now() + waitMs;
+    let guard: string | undefined; // held from removing a stale lock until our next create attempt
     for (;;) {
       let fd: number | undefined;
       try {
@@ -115,47 +116,64 @@ export class StateStore {
           rmSync(this.lockPath, { force: true });
         }
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError('creating lock', this.lockPath, err);
+      } finally {
+        if (guard) rmSync(guard, { force: true });
+        guard = undefined;
       }
-      const holder = this.#lockHolder();
-      if (holder === undefined || (holder !== 'writing' && !isAlive(holder))) {
+      const seen = this.#readLock();
+      if (seen === undefined) continue; // released meanwhile: try again at once
+      if (seen.holder === 'stale') {
         // A killed run leaves its lock behind; its pid is gone, so the lock protects nothing.
-        this.#removeStaleLock(holder);
+        guard = await this.#takeOverStaleLock(seen.ino);
         continue;
       }
-      if (Date.now() >= until) throw new TemporaryError(`another danehook run${holder === 'writing' ? '' : ` (pid ${holder})`} holds ${this.lockPath}; try again later`);
+      if (Date.now() >= until) throw new TemporaryError(`another danehook run${seen.holder === 'writing' ? '' : ` (pid ${seen.holder})`} holds ${this.lockPath}; try again later`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
 
   /**
-   * Take a stale lock away without racing another taker: rename it aside (only one rename wins),
-   * then check it is still the dead holder's; a live lock grabbed by mistake is put back.
+   * Remove a stale lock without ever moving a live one: of all runs that found this lock file
+   * (by inode) stale, the one that creates the O_EXCL guard file for it removes it, after checking
+   * under the guard that the file there is still that stale one. The others wait and retry.
    */
-  #removeStaleLock(stalePid: number | undefined): void {
-    const aside = `${this.lockPath}.stale-${process.pid}-${Date.now()}`;
+  async #takeOverStaleLock(ino: number): Promise<string | undefined> {
+    const guard = `${this.lockPath}.takeover-${ino}`;
+    let fd: number;
     try {
-      renameSync(this.lockPath, aside);
+      fd = openSync(guard, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // someone else took it first
-      throw ioError('removing stale lock', this.lockPath, err);
-    }
-    const pid = Number(readFileSync(aside, 'utf8').trim());
-    if (stalePid !== undefined && pid !== stalePid && Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError('creating lock guard', guard, err);
+      // Another run is taking it over; a guard left by a killed taker expires.
       try {
-        linkSync(aside, this.lockPath); // put the live holder's lock back (fails if the slot was taken)
+        if (Date.now() - statSync(guard).mtimeMs > 2000) rmSync(guard, { force: true });
       } catch {
-        /* the slot is taken again; the live holder's unlock checks ownership */
+        /* gone */
       }
+      await new Promise((r) => setTimeout(r, 50));
+      return undefined;
     }
-    rmSync(aside, { force: true });
+    closeSync(fd);
+    try {
+      const now = this.#readLock();
+      if (now?.holder === 'stale' && now.ino === ino) unlinkSync(this.lockPath);
+    } catch (err) {
+      rmSync(guard, { force: true });
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('removing stale lock', this.lockPath, err);
+      return undefined;
+    }
+    // The caller keeps the guard until its own create attempt: a slower run that saw the same
+    // stale inode must not win a fresh guard and remove a new lock that reused the inode number.
+    return guard;
   }
 
-  /** The pid in the lock file; 'writing' for a young empty file (its writer is between open and write). */
-  #lockHolder(): number | 'writing' | undefined {
+  /** The lock file's inode and holder: a live pid, 'writing' (young and still empty) or 'stale'. */
+  #readLock(): { ino: number; holder: number | 'writing' | 'stale' } | undefined {
     try {
+      const st = statSync(this.lockPath);
       const pid = Number(readFileSync(this.lockPath, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0) return pid;
-      return Date.now() - statSync(this.lockPath).mtimeMs < 2000 ? 'writing' : undefined;
+      if (Number.isInteger(pid) && pid > 0) return { ino: st.ino, holder: isAlive(pid) ? pid : 'stale' };
+      return { ino: st.ino, holder: Date.now() - st.mtimeMs < 2000 ? 'writing' : 'stale' };
     } catch {
       return undefined;
     }

@@ -10,6 +10,7 @@ import type { Rollover } from '../core/state.js';
 import { fromStateRecords, toStateRecord } from '../core/state-records.js';
 import { formatChangeJson } from '../core/format-plan.js';
 import { computeRequiredRecords, confirmApplied } from './records.js';
+import { removeOrphanStagedDirs } from '../io/files.js';
 import type { Session } from './session.js';
 import type { StepResult } from './activate.js';
 
@@ -53,9 +54,10 @@ export async function cleanupRollover(s: Session, id: string, r: Rollover): Prom
   // Key material of finished rollovers is not kept around: staged files and backups go.
   const stateDir = s.loaded.config.stateDir;
   for (const old of es.rollovers.filter((x) => x === r || x.phase === 'superseded')) {
-    rmSync(join(stateDir, old.stagedDir), { recursive: true, force: true });
     rmSync(join(stateDir, 'backup', id, old.id), { recursive: true, force: true });
   }
+  // Staged files of this and superseded rollovers, and any a run killed mid-staging left behind.
+  removeOrphanStagedDirs(stateDir, id, es.rollovers.filter((x) => x !== r && x.phase !== 'superseded').map((x) => x.stagedDir));
   s.event({ id, rollover: r.id, event: 'phase', phase: 'cleaned' });
   return { rollover: { ...r, phase: 'cleaned', cleanedAt: s.now().toISOString(), lastError: null } };
 }

@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireBinaries } from '../harness/binaries.js';
+import { reportFigures } from '../harness/figures.js';
 import { startBind } from '../harness/bind.js';
 import { startPostfix } from '../harness/postfix.js';
 import { makeCa, makeIntermediate, makeLeaf, opensslAssociation, removeCertDir, type CertFiles } from '../harness/certs.js';
@@ -339,13 +340,14 @@ test(`crash anywhere: ${ROLLOVERS} rollovers with random SIGKILLs converge witho
   const violations = totals.monitor.reduce((a, r) => a + r.violations, 0);
   const probeErrors = totals.monitor.reduce((a, r) => a + r.probeErrors, 0);
   const dnsErrors = totals.monitor.reduce((a, r) => a + r.dnsErrors, 0);
-  console.log(
+  reportFigures(
     `crash-anywhere: rollovers=${totals.rollovers} kills=${totals.kills} samples=${samples} violations=${violations}` +
       ` (seed=${SEED} deployKills=${totals.deployKills} postDeployKills=${totals.postDeployKills} invocations=${totals.invocations} superseded=${totals.superseding}` +
       ` exit75=${totals.locked75} staleLocksTakenOver=${totals.staleLocksSeen} stateSamples=${totals.stateSamples}` +
       ` probeErrors=${probeErrors} dnsErrors=${dnsErrors} orphanStagedDirs=${totals.orphanStagedDirs} seconds=${Math.round((Date.now() - started) / 1000)})`,
   );
   assert.equal(totals.rollovers, ROLLOVERS);
+  assert.equal(totals.orphanStagedDirs, 0, 'no staged key left behind once converged');
   assert.ok(totals.kills > 0, 'some runs were killed');
   assert.deepEqual(totals.stateProblems, [], 'state.json always parses');
   assert.deepEqual(totals.keyModeProblems.slice(0, 5), [], 'staged key files never group/world-readable');
