@@ -115,6 +115,8 @@ export async function startPowerDns(t: HarnessContext, opts: PowerDnsOptions = {
     'primary=yes',
     ...(policy === 'tlsa-only' ? [`lua-dnsupdate-policy-script=${join(primary.dir, 'policy.lua')}`] : []),
     ...(secondary ? [`also-notify=127.0.0.1:${secondary.port}`] : []),
+    // Transfers only as the zone's ALLOW-AXFR-FROM says, so hold/release can switch them per zone.
+    'allow-axfr-ips=',
   ]));
   writeFileSync(join(primary.dir, 'zone.db'), zoneFileText({ ...opts, zone }));
   await pdnsutil('primary', ['load-zone', relativeName(zone), join(primary.dir, 'zone.db')]);
@@ -124,6 +126,7 @@ export async function startPowerDns(t: HarnessContext, opts: PowerDnsOptions = {
   // NOTIFY, and PowerDNS sends none after an UPDATE unless NOTIFY-DNSUPDATE is set.
   await pdnsutil('primary', ['set-kind', relativeName(zone), 'primary']);
   await pdnsutil('primary', ['set-meta', relativeName(zone), 'NOTIFY-DNSUPDATE', '1']);
+  await pdnsutil('primary', ['set-meta', relativeName(zone), 'ALLOW-AXFR-FROM', '127.0.0.0/8']);
   if (secondary) {
     await initDb(secondary);
     writeFileSync(join(secondary.dir, 'pdns.conf'), conf(secondary, ['secondary=yes', 'allow-notify-from=127.0.0.0/8', 'xfr-cycle-interval=1']));
@@ -184,12 +187,13 @@ export async function startPowerDns(t: HarnessContext, opts: PowerDnsOptions = {
     async holdSecondary() {
       needSecondary();
       await pdnsutil('primary', ['set-meta', relativeName(zone), 'NOTIFY-DNSUPDATE', '0']);
-      // PowerDNS re-sends an unacknowledged NOTIFY; let earlier ones drain so none carries the
-      // next change across (seen as a flake under load).
-      await new Promise((r) => setTimeout(r, 1500));
+      // A NOTIFY can still arrive (re-sent, or from the primary's periodic serial check), so the
+      // primary also refuses the secondary's transfers while held: it keeps what it has.
+      await pdnsutil('primary', ['set-meta', relativeName(zone), 'ALLOW-AXFR-FROM', '192.0.2.1/32']);
     },
     async releaseSecondary() {
       needSecondary();
+      await pdnsutil('primary', ['set-meta', relativeName(zone), 'ALLOW-AXFR-FROM', '127.0.0.0/8']);
       await pdnsutil('primary', ['set-meta', relativeName(zone), 'NOTIFY-DNSUPDATE', '1']);
       await pdnsControl(secondary!, ['retrieve', relativeName(zone)]);
       if (!(await waitForSecondarySync())) throw new Error('pdns secondary did not catch up after release');
