@@ -112,3 +112,12 @@ export function bindConfig(ws: Workspace, bind: BindLike, entry: Record<string, 
     certificates: [{ id: 'mx', domains: ['mx.example.test'], ports: [25], ...entry }],
   };
 }
+
+/** The certificates[] entry for a harness postfix: danehook installs its chain file and reloads it. */
+export function postfixEntry(pf: { chainFile: string; configDir: string; smtpPort: number }, grace = '5s'): Record<string, unknown> {
+  return {
+    install: { combined: pf.chainFile },
+    reload: ['postfix', '-c', pf.configDir, 'reload'],
+    probe: { protocol: 'smtp', addresses: [`127.0.0.1:${pf.smtpPort}`], grace },
+  };
+}

@@ -255,3 +255,26 @@ export function startOutageMonitor(opts: OutageMonitorOptions): OutageMonitor {
     },
   };
 }
+
+interface BindPair {
+  primary: Endpoint;
+  secondary?: Endpoint;
+}
+interface PostfixListeners {
+  host: string;
+  smtpPort: number;
+  smtpsPort: number | undefined;
+}
+
+/** The usual scenario: both BIND servers and both postfix listeners (STARTTLS and smtps) of `owner`. */
+export function startPostfixOutageMonitor(bind: BindPair, pf: PostfixListeners, owner: string, ttlSeconds: number): OutageMonitor {
+  const servername = owner.replace(/^(_[^.]+\.)+/, '').replace(/\.$/, '');
+  return startOutageMonitor({
+    servers: [{ name: 'primary', ...bind.primary }, ...(bind.secondary ? [{ name: 'secondary', ...bind.secondary }] : [])],
+    endpoints: [
+      { name: 'smtp+starttls', host: pf.host, port: pf.smtpPort, mode: 'smtp', owner, servername },
+      ...(pf.smtpsPort ? [{ name: 'smtps', host: pf.host, port: pf.smtpsPort, mode: 'tls' as const, owner, servername }] : []),
+    ],
+    ttlSeconds,
+  });
+}

@@ -19,9 +19,9 @@ import { reportFigures } from '../harness/figures.js';
 import { startBind } from '../harness/bind.js';
 import { startPostfix } from '../harness/postfix.js';
 import { makeCa, makeIntermediate, makeLeaf, opensslAssociation, removeCertDir, type CertFiles } from '../harness/certs.js';
-import { CLI, makeWorkspace } from '../harness/cli.js';
+import { CLI, makeWorkspace, bindConfig, postfixEntry } from '../harness/cli.js';
 import { readTlsa } from '../harness/dane-check.js';
-import { fetchPresented, startOutageMonitor, type OutageReport } from '../harness/outage-monitor.js';
+import { fetchPresented, startPostfixOutageMonitor, type OutageReport } from '../harness/outage-monitor.js';
 
 const TTL = 1;
 const OWNER = '_25._tcp.mx.example.test.';
@@ -147,31 +147,14 @@ async function runInstance(t: Parameters<typeof startBind>[0], rand: () => numbe
   const doomedPool: CertFiles[] = Array.from({ length: Math.ceil(count * SUPERSEDE_PROBABILITY) + 2 }, () => makeLeaf(inter, ['mx.example.test']));
   const tlsaOf = new Map(leaves.map((l) => [l, `3 1 1 ${opensslAssociation(l.certPath, 1, 1)}`]));
   const pf = await startPostfix(t, { combinedPem: readFileSync(leaves[0]!.combinedPath, 'utf8'), ipv6: false });
-  const config = ws.writeConfig({
-    stateDir: ws.stateDir,
-    dns: {
-      server: `127.0.0.1:${bind.primary.port}`,
-      tsig: { name: 'danehook-key', keyFile: bind.keyFilePath },
-      nameservers: [`127.0.0.1:${bind.primary.port}`, ...(MUTATION === 'unlisted-secondary' ? [] : [`127.0.0.1:${bind.secondary!.port}`])],
-      ttl: TTL, timeout: '2s',
-    },
-    rollover: { delayFactor: 2, propagationTimeout: '60s' },
-    certificates: [{
-      id: 'mx', domains: ['mx.example.test'], ports: [25],
-      install: { combined: pf.chainFile },
-      reload: ['postfix', '-c', pf.configDir, 'reload'],
-      probe: { protocol: 'smtp', addresses: [`127.0.0.1:${pf.smtpPort}`], grace: '5s' },
-    }],
-  });
+  const config = ws.writeConfig(bindConfig(
+    ws,
+    // The mutation leaves the secondary out of the nameservers: the test must then fail.
+    MUTATION === 'unlisted-secondary' ? { ...bind, secondary: undefined } : bind,
+    postfixEntry(pf), { ttl: TTL, rollover: { propagationTimeout: '60s' } },
+  ));
 
-  const monitor = startOutageMonitor({
-    servers: [{ name: 'primary', ...bind.primary }, { name: 'secondary', ...bind.secondary! }],
-    endpoints: [
-      { name: 'smtp+starttls', host: '127.0.0.1', port: pf.smtpPort, mode: 'smtp', owner: OWNER, servername: 'mx.example.test' },
-      { name: 'smtps', host: '127.0.0.1', port: pf.smtpsPort!, mode: 'tls', owner: OWNER, servername: 'mx.example.test' },
-    ],
-    ttlSeconds: TTL,
-  });
+  const monitor = startPostfixOutageMonitor(bind, pf, OWNER, TTL);
   // State and key-file sampler: state.json always parses with a version; staged files are 0600-ish.
   let sampling = true;
   const statePath = join(ws.stateDir, 'state.json');

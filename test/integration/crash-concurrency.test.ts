@@ -17,7 +17,7 @@ import { dig, rdataOf } from '../harness/dns.js';
 import { makeCa, makeIntermediate, makeLeaf, opensslAssociation, removeCertDir, type CertFiles } from '../harness/certs.js';
 import { CLI, makeWorkspace, runCli, type CliResult } from '../harness/cli.js';
 import { readTlsa } from '../harness/dane-check.js';
-import { fetchPresented, startOutageMonitor } from '../harness/outage-monitor.js';
+import { fetchPresented, startPostfixOutageMonitor } from '../harness/outage-monitor.js';
 
 const TTL = 1;
 const MX = '_25._tcp.mx.example.test.';
@@ -78,14 +78,7 @@ async function setup(t: Ctx) {
       },
     ],
   });
-  const monitor = startOutageMonitor({
-    servers: [{ name: 'primary', ...bind.primary }, { name: 'secondary', ...bind.secondary! }],
-    endpoints: [
-      { name: 'smtp+starttls', host: '127.0.0.1', port: pf.smtpPort, mode: 'smtp', owner: MX, servername: 'mx.example.test' },
-      { name: 'smtps', host: '127.0.0.1', port: pf.smtpsPort!, mode: 'tls', owner: MX, servername: 'mx.example.test' },
-    ],
-    ttlSeconds: TTL,
-  });
+  const monitor = startPostfixOutageMonitor(bind, pf, MX, TTL);
   let stopped = false;
   t.after(async () => { if (!stopped) await monitor.stop(); });
   const stopMonitor = async () => { stopped = true; return monitor.stop(); };

@@ -10,9 +10,9 @@ import { requireBinaries } from '../harness/binaries.js';
 import { startBind } from '../harness/bind.js';
 import { startPostfix } from '../harness/postfix.js';
 import { makeCa, makeIntermediate, makeLeaf, opensslAssociation, removeCertDir, type CertFiles } from '../harness/certs.js';
-import { makeWorkspace, runCli } from '../harness/cli.js';
+import { makeWorkspace, runCli, bindConfig, postfixEntry } from '../harness/cli.js';
 import { readTlsa } from '../harness/dane-check.js';
-import { fetchPresented, startOutageMonitor } from '../harness/outage-monitor.js';
+import { fetchPresented, startPostfixOutageMonitor } from '../harness/outage-monitor.js';
 
 const TTL = 2;
 const OWNER = '_25._tcp.mx.example.test.';
@@ -37,30 +37,8 @@ for (const variant of ['B still published', 'B already propagated'] as const) {
       records: [`_25._tcp.mx ${TTL} IN TLSA ${tlsa(a)}`, `_25._tcp.mx ${TTL} IN TLSA ${tlsa(foreign)}`, `_443._tcp.www ${TTL} IN TLSA ${tlsa(foreign)}`],
     });
     const pf = await startPostfix(t, { combinedPem: readFileSync(a.combinedPath, 'utf8'), ipv6: false });
-    const config = ws.writeConfig({
-      stateDir: ws.stateDir,
-      dns: {
-        server: `127.0.0.1:${bind.primary.port}`,
-        tsig: { name: 'danehook-key', keyFile: bind.keyFilePath },
-        nameservers: [`127.0.0.1:${bind.primary.port}`, `127.0.0.1:${bind.secondary!.port}`],
-        ttl: TTL, timeout: '2s',
-      },
-      rollover: { delayFactor: 2, propagationTimeout: '60s' },
-      certificates: [{
-        id: 'mx', domains: ['mx.example.test'], ports: [25],
-        install: { combined: pf.chainFile },
-        reload: ['postfix', '-c', pf.configDir, 'reload'],
-        probe: { protocol: 'smtp', addresses: [`127.0.0.1:${pf.smtpPort}`], grace: '5s' },
-      }],
-    });
-    const monitor = startOutageMonitor({
-      servers: [{ name: 'primary', ...bind.primary }, { name: 'secondary', ...bind.secondary! }],
-      endpoints: [
-        { name: 'smtp+starttls', host: '127.0.0.1', port: pf.smtpPort, mode: 'smtp', owner: OWNER, servername: 'mx.example.test' },
-        { name: 'smtps', host: '127.0.0.1', port: pf.smtpsPort!, mode: 'tls', owner: OWNER, servername: 'mx.example.test' },
-      ],
-      ttlSeconds: TTL,
-    });
+    const config = ws.writeConfig(bindConfig(ws, bind, postfixEntry(pf), { ttl: TTL, rollover: { propagationTimeout: '60s' } }));
+    const monitor = startPostfixOutageMonitor(bind, pf, OWNER, TTL);
     let stopped = false;
     t.after(async () => { if (!stopped) await monitor.stop(); });
     const status = async () => {
