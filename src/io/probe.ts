@@ -5,6 +5,7 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DanehookError, UnavailableError, toDanehookError } from '../errors.js';
+import { formatHostPort } from './host-port.js';
 import { LineReader, ProbeDialogError, runImapStarttls, runPop3Stls, runSmtpStarttls } from './probe-dialects.js';
 
 export type ProbeProtocol = 'smtp' | 'imap' | 'pop3' | 'tls';
@@ -50,11 +51,6 @@ export function defaultProbeProtocol(port: number): ProbeProtocol {
     default:
       return 'tls';
   }
-}
-
-/** Pure: "192.0.2.1:25", "[2001:db8::1]:25", "mx.example.com:25". */
-export function formatHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 function stripBrackets(host: string): string {
@@ -137,7 +133,7 @@ export async function probeEndpoint(target: ProbeTarget): Promise<ProbeResult> {
   const protocol = target.protocol ?? defaultProbeProtocol(port);
   const timeoutMs = target.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const servername = target.servername ?? (isIP(host) ? undefined : host);
-  const where = `${formatHostPort(host, port)} (${protocol})`;
+  const where = `${formatHostPort({ host, port })} (${protocol})`;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UnavailableError(`probe ${where}: invalid port`);
 
   let stage = 'connecting';

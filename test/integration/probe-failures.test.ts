@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { defaultProbeProtocol, formatHostPort, probeAll, probeEndpoint, probeUntil } from '../../src/io/probe.js';
+import { defaultProbeProtocol, probeAll, probeEndpoint, probeUntil } from '../../src/io/probe.js';
+import { formatHostPort } from '../../src/io/host-port.js';
 import { UnavailableError } from '../../src/errors.js';
 import { requireBinaries } from '../harness/binaries.js';
 import { makeCa, makeLeaf, removeCertDir } from '../harness/certs.js';
@@ -23,9 +24,9 @@ function unavailable(pattern: RegExp) {
 
 test('defaultProbeProtocol and formatHostPort', () => {
   assert.deepEqual([25, 587, 143, 110, 465, 993, 995, 443, 8443].map(defaultProbeProtocol), ['smtp', 'smtp', 'imap', 'pop3', 'tls', 'tls', 'tls', 'tls', 'tls']);
-  assert.equal(formatHostPort('192.0.2.1', 25), '192.0.2.1:25');
-  assert.equal(formatHostPort('2001:db8::1', 25), '[2001:db8::1]:25');
-  assert.equal(formatHostPort('mx.example.com', 465), 'mx.example.com:465');
+  assert.equal(formatHostPort({ host: '192.0.2.1', port: 25 }), '192.0.2.1:25');
+  assert.equal(formatHostPort({ host: '2001:db8::1', port: 25 }), '[2001:db8::1]:25');
+  assert.equal(formatHostPort({ host: 'mx.example.com', port: 465 }), 'mx.example.com:465');
 });
 
 test('a refused port is UnavailableError (69) naming host:port', async () => {
