@@ -1,0 +1,52 @@
+// Where the configuration comes from (--config, $DANEHOOK_CONFIG, the system directory), the
+// $DANEHOOK_STATE_DIR override, and the TSIG key sources' cross-checks — on real files.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../../src/config/load.js';
+import { ConfigError } from '../../../src/errors.js';
+
+let dir: string;
+const yaml = (extra = '') => `dns:\n  server: 127.0.0.1:53\n  tsig: { name: danehook-key${extra} }\ncertificates:\n  - { id: mx, domains: [mx.example.com], ports: [25] }\n`;
+const env = { DANEHOOK_TSIG_SECRET: Buffer.alloc(32, 1).toString('base64') };
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'danehook-load-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('--config wins over $DANEHOOK_CONFIG, which wins over the system directory', async () => {
+  const sys = join(dir, 'etc');
+  mkdirSync(sys);
+  writeFileSync(join(sys, 'config.yml'), yaml());
+  writeFileSync(join(dir, 'env.yaml'), yaml());
+  writeFileSync(join(dir, 'flag.json'), JSON.stringify({ dns: { server: '127.0.0.1', tsig: { name: 'danehook-key' } }, certificates: [{ id: 'mx', domains: ['mx.example.com'], ports: [25] }] }));
+  assert.equal((await loadConfig({ env, systemDir: sys })).path, join(sys, 'config.yml'));
+  assert.equal((await loadConfig({ env: { ...env, DANEHOOK_CONFIG: join(dir, 'env.yaml') }, systemDir: sys })).path, join(dir, 'env.yaml'));
+  assert.equal((await loadConfig({ file: join(dir, 'flag.json'), env: { ...env, DANEHOOK_CONFIG: join(dir, 'env.yaml') }, systemDir: sys })).path, join(dir, 'flag.json'));
+  await assert.rejects(loadConfig({ env, systemDir: join(dir, 'nowhere') }), (e: unknown) => e instanceof ConfigError && /no configuration found: give --config FILE/.test(e.message));
+});
+
+test('$DANEHOOK_STATE_DIR overrides stateDir', async () => {
+  writeFileSync(join(dir, 'c.yaml'), yaml());
+  const loaded = await loadConfig({ file: join(dir, 'c.yaml'), env: { ...env, DANEHOOK_STATE_DIR: '/srv/state' } });
+  assert.equal(loaded.config.stateDir, '/srv/state');
+});
+
+test('keyFile: algorithm taken from the file; an explicit different one is an error', async () => {
+  const keyFile = join(dir, 'k.key');
+  writeFileSync(keyFile, execFileSync('tsig-keygen', ['-a', 'hmac-sha512', 'danehook-key']), { mode: 0o600 });
+  writeFileSync(join(dir, 'kf.yaml'), yaml(`, keyFile: ${keyFile}`));
+  const loaded = await loadConfig({ file: join(dir, 'kf.yaml'), env: {} });
+  assert.equal(loaded.key.algorithm, 'hmac-sha512');
+  assert.equal(loaded.key.secret().length, 64);
+  writeFileSync(join(dir, 'kf2.yaml'), yaml(`, keyFile: ${keyFile}, algorithm: hmac-sha256`));
+  await assert.rejects(loadConfig({ file: join(dir, 'kf2.yaml'), env: {} }), /dns\.tsig\.algorithm is hmac-sha256 but key "danehook-key" in .* is hmac-sha512/);
+});
+
+test('no secret anywhere is a configuration error naming the three sources', async () => {
+  writeFileSync(join(dir, 'ns.yaml'), yaml());
+  await assert.rejects(loadConfig({ file: join(dir, 'ns.yaml'), env: {} }), /no TSIG secret: set dns\.tsig\.secretFile or dns\.tsig\.keyFile, or export DANEHOOK_TSIG_SECRET/);
+});
