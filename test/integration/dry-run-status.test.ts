@@ -1,5 +1,6 @@
-// `--dry-run` prints the plan and the steps and writes nothing (zone serial, state dir, installed
-// files unchanged); `status` reports records in DNS that no certificate explains, and they stay.
+// `plan` shows the changes against the primary; `--dry-run` prints the plan and the steps and
+// writes nothing (zone serial, state dir, installed files unchanged); `status` reports records in
+// DNS that no certificate explains, and they stay.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
@@ -29,6 +30,12 @@ test('dry runs write nothing; foreign records are reported and kept', { timeout:
   await bind.waitForSecondarySync();
   const serial = await bind.serial();
 
+  // plan, online: the records and the changes against what the primary serves now.
+  const plan = JSON.parse((await runCli(['plan', '--json', '-c', config, '--pem', b!.combinedPath])).stdout);
+  const bTlsa = `3 1 1 ${opensslAssociation(b!.certPath, 1, 1)}`;
+  assert.deepEqual(plan.changes, [{ op: 'create', name: OWNER, ttl: 1, tlsa: bTlsa }], 'the existing RRset TTL is kept');
+  assert.deepEqual(plan.records, [{ name: OWNER, ttl: 1, tlsa: bTlsa }]);
+
   const dry = await runCli(['deploy', '--dry-run', '-c', config, '--pem', b!.combinedPath]);
   assert.equal(dry.code, 0, dry.stderr);
   assert.match(dry.stderr, /dry run: would publish 2 record\(s\) for "mx"/);
@@ -39,6 +46,7 @@ test('dry runs write nothing; foreign records are reported and kept', { timeout:
 
   assert.equal((await runCli(['deploy', '-c', config, '--pem', b!.combinedPath])).code, 0);
   const serialAfterDeploy = await bind.serial();
+  assert.deepEqual(JSON.parse((await runCli(['plan', '--json', '-c', config, '--pem', b!.combinedPath])).stdout).changes, [], 'nothing left to add');
   const stateText = readFileSync(join(ws.stateDir, 'state.json'), 'utf8');
   const dryPost = await runCli(['post-deploy', '--dry-run', '-c', config]);
   assert.equal(dryPost.code, 0, dryPost.stderr);
