@@ -4,8 +4,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { computeNextStep, type RolloverPolicy } from '../core/rollover.js';
-import { ACTIVE_PHASES } from '../core/phases.js';
+import { isDue, type RolloverPolicy } from '../core/rollover.js';
 import type { State } from '../core/state.js';
 import { parseDuration } from '../config/duration.js';
 
@@ -60,14 +59,7 @@ export async function isNothingDue(opts: { config?: string; env: NodeJS.ProcessE
       return (err as NodeJS.ErrnoException).code === 'ENOENT';
     }
     if (state.version !== 1 || typeof state.certificates !== 'object') return false;
-    for (const entry of Object.values(state.certificates)) {
-      for (const rollover of entry.rollovers ?? []) {
-        if (!ACTIVE_PHASES.includes(rollover.phase)) continue;
-        const kind = computeNextStep(rollover, policy, opts.now).kind;
-        if (kind !== 'wait-activation' && kind !== 'wait-cleanup') return false;
-      }
-    }
-    return true;
+    return Object.values(state.certificates).every((entry) => (entry.rollovers ?? []).every((r) => !isDue(r, policy, opts.now)));
   } catch {
     return false;
   }

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { writeFileAtomic } from '../io/files.js';
 import { computeConfigStamp, STAMP_FILE } from './noop-check.js';
-import { computeNextStep } from '../core/rollover.js';
-import { ACTIVE_PHASES, type State } from '../core/state.js';
+import { isDue, type RolloverPolicy } from '../core/rollover.js';
+import type { State } from '../core/state.js';
 import { UsageError, worstExitCode } from '../errors.js';
 import { StateStore } from '../io/state-store.js';
 import { advanceRollovers } from '../rollover/advance.js';
@@ -15,14 +15,8 @@ import { waitForRollovers } from '../rollover/wait.js';
 import type { CommandContext } from './context.js';
 
 /** Ids with a rollover whose next step is due now (a no-op run stops here: no lock, no DNS). */
-function findDueIds(state: State, ids: string[], policy: Parameters<typeof computeNextStep>[1], now: Date): string[] {
-  return ids.filter((id) =>
-    (state.certificates[id]?.rollovers ?? []).some((r) => {
-      if (!ACTIVE_PHASES.includes(r.phase)) return false;
-      const k = computeNextStep(r, policy, now).kind;
-      return k !== 'wait-activation' && k !== 'wait-cleanup' && k !== 'done';
-    }),
-  );
+function findDueIds(state: State, ids: string[], policy: RolloverPolicy, now: Date): string[] {
+  return ids.filter((id) => (state.certificates[id]?.rollovers ?? []).some((r) => isDue(r, policy, now)));
 }
 
 /** Remember that this exact config validated, so the next no-op run can skip validation. */
@@ -42,10 +36,8 @@ export async function postDeployCommand(ctx: CommandContext): Promise<number> {
 
   const store = new StateStore(loaded.config.stateDir);
   const { state } = store.load();
-  writeConfigStamp(store, loaded.path);
-  const r = loaded.config.rollover;
-  const policy = { delayFactor: r.delayFactor, minDelay: r.minDelay, propagationTimeout: r.propagationTimeout, cleanupDelay: r.cleanupDelay };
-  if (findDueIds(state, ids, policy, ctx.now()).length === 0) {
+  if (!ctx.options.dryRun) writeConfigStamp(store, loaded.path);
+  if (findDueIds(state, ids, loaded.config.rollover, ctx.now()).length === 0) {
     ctx.log.debug('nothing is due');
     return 0;
   }

@@ -41,6 +41,12 @@ export function computeNextStep(r: Rollover, policy: RolloverPolicy, now: Date):
   }
 }
 
+/** Does this rollover need a run now (anything but waiting for a deadline, or finished)? */
+export function isDue(r: Rollover, policy: RolloverPolicy, now: Date): boolean {
+  const kind = computeNextStep(r, policy, now).kind;
+  return kind !== 'wait-activation' && kind !== 'wait-cleanup' && kind !== 'done';
+}
+
 /** When the next step of a waiting rollover becomes due (undefined: it needs a run now). */
 export function computeDueAt(step: Step): Date | undefined {
   return step.kind === 'wait-activation' || step.kind === 'wait-cleanup' ? step.at : undefined;

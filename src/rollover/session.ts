@@ -52,12 +52,7 @@ export async function openSession(ctx: CommandContext, loaded: LoadedConfig, opt
     state: loadedState.state,
     loadedText: loadedState.text,
     dryRun: ctx.options.dryRun,
-    policy: {
-      delayFactor: config.rollover.delayFactor,
-      minDelay: config.rollover.minDelay,
-      propagationTimeout: config.rollover.propagationTimeout,
-      cleanupDelay: config.rollover.cleanupDelay,
-    },
+    policy: config.rollover, // the config's rollover section is the policy, field for field
     now: ctx.now,
     provider: () =>
       (provider ??= import('../providers/registry.js').then((m) => m.createProvider(config.dns, loaded.key))),

@@ -51,6 +51,7 @@ test('dry runs write nothing; foreign records are reported and kept', { timeout:
   const dryPost = await runCli(['post-deploy', '--dry-run', '-c', config]);
   assert.equal(dryPost.code, 0, dryPost.stderr);
   assert.equal(readFileSync(join(ws.stateDir, 'state.json'), 'utf8'), stateText, 'state unchanged by post-deploy --dry-run');
+  assert.equal(existsSync(join(ws.stateDir, 'config.validated')), false, 'not even the config stamp');
   assert.equal(await bind.serial(), serialAfterDeploy);
 
   const status = JSON.parse((await runCli(['status', '--json', '-c', config])).stdout);
