@@ -70,6 +70,8 @@ test('postfix rollover: served certificate changes only at activation; DANE veri
 const rollbacks: [string, Record<string, unknown>, RegExp][] = [
   ['reload fails', { reload: ['sh', '-c', 'echo reload broke >&2; exit 3'] }, /reload \(sh -c .*\) exited with 3: reload broke/],
   ['reload hangs', { reload: ['sleep', '30'], reloadTimeout: '1s' }, /reload \(sleep 30\) timed out after 1000 ms/],
+  // The endpoint is down: nothing proves the new certificate is served.
+  ['probe endpoint down', { probe: { protocol: 'smtp', addresses: ['127.0.0.1:1'], grace: '1s' } }, /probe: mx\.example\.test 127\.0\.0\.1:1 \(smtp\) .*refused/i],
   // The operator points install at a file postfix does not read: reload succeeds, postfix keeps the old key.
   ['wrong certificate served', { install: { combined: join(tmpdir(), `danehook-not-read-by-postfix-${process.pid}.pem`) } }, /presents a certificate that matches none of the expected TLSA records/],
 ];
