@@ -1,6 +1,6 @@
 // acme.sh `--reloadcmd` (FACTS.md): CERT_PATH, CERT_KEY_PATH, CA_CERT_PATH, CERT_FULLCHAIN_PATH,
 // Le_Domain; with --always-force-new-domain-key also Le_Next_Domain_Key (kept for next-key mode).
-import type { CertEvent, Env } from './event.js';
+import { addFile, type CertEvent, type Env } from './event.js';
 import { requireVars } from './require.js';
 
 export const ACMESH_MARKERS = ['CERT_PATH', 'CERT_KEY_PATH', 'Le_Domain'];
@@ -14,14 +14,8 @@ export function readAcmeSh(env: Env): CertEvent {
     sources: { certificate: 'CERT_PATH', key: 'CERT_KEY_PATH' },
   };
   if (env.Le_Domain) event.name = env.Le_Domain.toLowerCase();
-  if (env.CA_CERT_PATH) {
-    event.files.chain = env.CA_CERT_PATH;
-    event.sources.chain = 'CA_CERT_PATH';
-  }
-  if (env.CERT_FULLCHAIN_PATH) {
-    event.files.fullchain = env.CERT_FULLCHAIN_PATH;
-    event.sources.fullchain = 'CERT_FULLCHAIN_PATH';
-  }
+  addFile(event, 'chain', env.CA_CERT_PATH, 'CA_CERT_PATH');
+  addFile(event, 'fullchain', env.CERT_FULLCHAIN_PATH, 'CERT_FULLCHAIN_PATH');
   if (env.Le_Next_Domain_Key) event.nextKey = env.Le_Next_Domain_Key;
   return event;
 }

@@ -26,3 +26,10 @@ export interface CertEvent {
 }
 
 export type Env = Record<string, string | undefined>;
+
+/** Record an optional file of the event with where its path came from; absent paths are skipped. */
+export function addFile(event: CertEvent, kind: keyof CertFiles, path: string | undefined, source: string): void {
+  if (!path) return;
+  event.files[kind] = path;
+  event.sources[kind] = source;
+}

@@ -1,7 +1,7 @@
 // Explicit files on the command line: --pem FILE (key + chain in one file), or --cert FILE
 // [--chain FILE] [--key FILE]. Mixing the two forms is a usage error.
 import { UsageError } from '../errors.js';
-import type { CertEvent } from './event.js';
+import { addFile, type CertEvent } from './event.js';
 
 export interface ExplicitFiles {
   pem?: string;
@@ -15,13 +15,7 @@ export function readExplicit(f: ExplicitFiles): CertEvent {
   if (f.pem) return { client: 'explicit', domains: [], files: { pem: f.pem }, sources: { pem: '--pem' } };
   if (!f.cert) throw new UsageError('--chain and --key need --cert FILE as well');
   const event: CertEvent = { client: 'explicit', domains: [], files: { certificate: f.cert }, sources: { certificate: '--cert' } };
-  if (f.chain) {
-    event.files.chain = f.chain;
-    event.sources.chain = '--chain';
-  }
-  if (f.key) {
-    event.files.key = f.key;
-    event.sources.key = '--key';
-  }
+  addFile(event, 'chain', f.chain, '--chain');
+  addFile(event, 'key', f.key, '--key');
   return event;
 }

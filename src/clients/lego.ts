@@ -1,6 +1,6 @@
 // lego hooks (FACTS.md): v4 `--run-hook`/`--renew-hook` set LEGO_CERT_*; v5 `--deploy-hook` sets
 // LEGO_HOOK_CERT_*. The .crt file holds leaf + issuer; the PEM path may be stale, so it is not used.
-import type { CertEvent, Env } from './event.js';
+import { addFile, type CertEvent, type Env } from './event.js';
 import { requireVars, splitList } from './require.js';
 
 interface LegoScheme {
@@ -34,10 +34,7 @@ function readLego(env: Env, s: LegoScheme): CertEvent {
     files: { certificate: v[s.cert]!, key: v[s.key]! },
     sources: { certificate: s.cert, key: s.key },
   };
-  if (env[s.issuer]) {
-    event.files.chain = env[s.issuer];
-    event.sources.chain = s.issuer;
-  }
+  addFile(event, 'chain', env[s.issuer], s.issuer);
   return event;
 }
 

@@ -28,23 +28,12 @@ export interface BindOptions extends ZoneOptions {
 }
 
 export interface BindHandle extends DnsServerHandle {
-  secondary?: Endpoint;
   primaryDaemon(): Daemon;
   secondaryDaemon(): Daemon | undefined;
   /** Stop the primary (UPDATEs and queries to it fail); its journal keeps every applied change. */
   stopPrimary(): Promise<void>;
   /** Start the primary again on the same port with the zone as it was. */
   startPrimary(): Promise<void>;
-  /** Kill the secondary (it stops answering at all). */
-  stopSecondary(): Promise<void>;
-  /** Start it again on the same port; it loads its saved copy, then catches up via SOA refresh. */
-  startSecondary(): Promise<void>;
-  /** Secondary keeps answering, but with the zone as it is now: the primary stops notifying it. */
-  holdSecondary(): Promise<void>;
-  /** Notify again and resolve when the secondary serves the primary's serial. */
-  releaseSecondary(): Promise<void>;
-  /** Resolves when the secondary serves the same SOA serial as the primary. */
-  waitForSecondarySync(timeoutMs?: number): Promise<boolean>;
   /** File for `delv -a FILE +root=<zone>` (inline-signed zones only). */
   trustAnchorFile(): Promise<string>;
   /** rndc against one of our servers (e.g. ["reload"]). */

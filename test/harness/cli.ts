@@ -1,8 +1,9 @@
 // Run the built CLI (dist/cli.js) as a user or an ACME client would: argv, env, exit code, output.
 // Also a temp workspace with a config file and a state dir whose bytes tests compare.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { listFilesUnder } from './tempdir.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -62,22 +63,7 @@ export function makeWorkspace(): Workspace {
       return ws.configPath;
     },
     snapshotState() {
-      const out: Record<string, string> = {};
-      const walk = (d: string) => {
-        let names: string[];
-        try {
-          names = readdirSync(d);
-        } catch {
-          return;
-        }
-        for (const n of names) {
-          const p = join(d, n);
-          if (statSync(p).isDirectory()) walk(p);
-          else out[p] = readFileSync(p).toString('base64');
-        }
-      };
-      walk(stateDir);
-      return out;
+      return Object.fromEntries(listFilesUnder(stateDir).map(({ path, mode }) => [path, `${mode.toString(8)} ${readFileSync(path).toString('base64')}`]));
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };

@@ -41,6 +41,15 @@ export interface DnsServerHandle {
   /** Current SOA serial served by that server. */
   serial(server?: Endpoint): Promise<number>;
   stop(): Promise<void>;
+  /** Kill the secondary (it stops answering at all) / start it again on the same port. */
+  stopSecondary(): Promise<void>;
+  startSecondary(): Promise<void>;
+  /** The secondary keeps answering, but with the zone as it is now (no more changes reach it). */
+  holdSecondary(): Promise<void>;
+  /** Let changes through again and resolve when the secondary serves the primary's serial. */
+  releaseSecondary(): Promise<void>;
+  /** Resolves true when the secondary serves the same SOA serial as the primary. */
+  waitForSecondarySync(timeoutMs?: number): Promise<boolean>;
 }
 
 const SECRET_BYTES: Record<TsigAlgorithm, number> = {

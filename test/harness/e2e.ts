@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startBind, type BindHandle } from './bind.js';
 import { makeCa, makeIntermediate, makeLeaf, opensslAssociation, removeCertDir, type CertFiles } from './certs.js';
-import { makeWorkspace, runCli, type Workspace } from './cli.js';
+import { makeWorkspace, runCli, type Workspace, bindConfig, postfixEntry } from './cli.js';
 import { opensslDaneVerify, presentedSpkiSha256, readTlsa } from './dane-check.js';
 import type { Endpoint } from './dns.js';
 import { startPebble, type PebbleHandle } from './pebble.js';
@@ -102,23 +102,7 @@ export async function startRig(t: HarnessContext): Promise<Rig> {
   t.after(() => { ws.remove(); removeCertDir(ca); });
   const a = makeLeaf(makeIntermediate(ca, 'E2E Intermediate'), [DOMAIN]);
   const pf = await startPostfix(t, { combinedPem: readFileSync(a.combinedPath, 'utf8'), ipv6: false });
-  const config = ws.writeConfig({
-    stateDir: ws.stateDir,
-    dns: {
-      server: `127.0.0.1:${bind.primary.port}`,
-      tsig: { name: 'danehook-key', keyFile: bind.keyFilePath },
-      nameservers: [`127.0.0.1:${bind.primary.port}`, `127.0.0.1:${bind.secondary!.port}`],
-      ttl: 2,
-      timeout: '2s',
-    },
-    rollover: { delayFactor: 2, propagationTimeout: '60s' },
-    certificates: [{
-      id: 'mx', domains: [DOMAIN], ports: [25],
-      install: { combined: pf.chainFile },
-      reload: ['postfix', '-c', pf.configDir, 'reload'],
-      probe: { protocol: 'smtp', addresses: [`127.0.0.1:${pf.smtpPort}`] },
-    }],
-  });
+  const config = ws.writeConfig(bindConfig(ws, bind, { domains: [DOMAIN], ...postfixEntry(pf) }, { rollover: { propagationTimeout: '60s' } }));
   return {
     bind, pebble, pf, ws, a, config,
     hookEnv: { DANEHOOK_CONFIG: config },

@@ -24,13 +24,6 @@ export interface KnotOptions extends ZoneOptions {
 }
 
 export interface KnotHandle extends DnsServerHandle {
-  secondary?: Endpoint;
-  stopSecondary(): Promise<void>;
-  startSecondary(): Promise<void>;
-  /** Secondary keeps answering with the current zone: the primary stops notifying it. */
-  holdSecondary(): Promise<void>;
-  releaseSecondary(): Promise<void>;
-  waitForSecondarySync(timeoutMs?: number): Promise<boolean>;
   knotc(server: 'primary' | 'secondary', args: string[]): Promise<string>;
 }
 

@@ -1,11 +1,12 @@
 // A real nginx (Debian nginx-light) from a temp dir (`-p DIR -c conf`, FACTS.md) serving HTTPS on a
 // free loopback port (127.0.0.1 and ::1), without touching /etc/nginx; reload with `-s reload`.
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './ports.js';
+import { swapCertFiles } from './tls-service.js';
 import { startDaemon, type Daemon } from './process.js';
 import { makeTempDir, registerCleanup, type HarnessContext } from './tempdir.js';
 
@@ -103,10 +104,7 @@ ${ipv6 ? `    listen [::1]:${port} ssl;\n` : ''}    server_name localhost;
     keyFile,
     daemon,
     installCert(fullchainPem: string, keyPem: string) {
-      writeFileSync(`${keyFile}.new`, keyPem, { mode: 0o600 });
-      writeFileSync(`${certFile}.new`, fullchainPem);
-      renameSync(`${keyFile}.new`, keyFile);
-      renameSync(`${certFile}.new`, certFile);
+      swapCertFiles(certFile, keyFile, fullchainPem, keyPem);
     },
     async reload() {
       await run('nginx', [...args, '-s', 'reload']);

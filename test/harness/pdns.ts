@@ -28,12 +28,6 @@ export interface PowerDnsOptions extends ZoneOptions {
 }
 
 export interface PowerDnsHandle extends DnsServerHandle {
-  secondary?: Endpoint;
-  stopSecondary(): Promise<void>;
-  startSecondary(): Promise<void>;
-  holdSecondary(): Promise<void>;
-  releaseSecondary(): Promise<void>;
-  waitForSecondarySync(timeoutMs?: number): Promise<boolean>;
   pdnsutil(server: 'primary' | 'secondary', args: string[]): Promise<string>;
 }
 

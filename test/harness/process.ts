@@ -107,3 +107,13 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
     await sleep(everyMs);
   }
 }
+
+/** Is a process with this pid still there (EPERM: it exists but belongs to someone else)? */
+export function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,6 +1,6 @@
 // Per-test temp directories and the cleanup contract shared by every start*() helper: stop our
 // processes, print their logs if the test failed, then delete the directory.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tail, type Daemon } from './process.js';
@@ -47,4 +47,31 @@ export function scriptContext(): HarnessContext & { close(): Promise<void> } {
       for (const fn of fns.reverse()) await fn();
     },
   };
+}
+
+/** Every regular file under `dir` (recursively) with its permission bits; files that vanish
+ * while walking (a run is writing the tree) are skipped; a missing dir is empty. */
+export function listFilesUnder(dir: string): { path: string; mode: number }[] {
+  const out: { path: string; mode: number }[] = [];
+  const walk = (d: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = join(d, n);
+      let st;
+      try {
+        st = lstatSync(p);
+      } catch {
+        continue;
+      }
+      if (st.isDirectory()) walk(p);
+      else out.push({ path: p, mode: st.mode & 0o777 });
+    }
+  };
+  walk(dir);
+  return out;
 }

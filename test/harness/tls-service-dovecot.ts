@@ -1,13 +1,13 @@
 // A real dovecot (Debian dovecot-imapd + dovecot-pop3d, 2.3) from a temp dir: IMAP and POP3 with
 // STARTTLS/STLS (RFC 2595) and their implicit-TLS ports, on free loopback ports (127.0.0.1, ::1),
 // with private base_dir/state_dir so several instances run at once; reload = SIGHUP to our PID.
-import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { freePort } from './ports.js';
 import { startDaemon, type Daemon } from './process.js';
 import { makeTempDir, registerCleanup, type HarnessContext } from './tempdir.js';
-import { readBanner } from './tls-service.js';
+import { readBanner, swapCertFiles } from './tls-service.js';
 
 export interface DovecotOptions {
   fullchainPem: string;
@@ -92,10 +92,7 @@ ${listener('pop3', pop3Port, false)}${listener('pop3s', pop3sPort, true)}}
     pop3sPort,
     daemon,
     installCert(fullchainPem: string, keyPem: string) {
-      writeFileSync(`${keyFile}.new`, keyPem, { mode: 0o600 });
-      writeFileSync(`${certFile}.new`, fullchainPem);
-      renameSync(`${keyFile}.new`, keyFile);
-      renameSync(`${certFile}.new`, certFile);
+      swapCertFiles(certFile, keyFile, fullchainPem, keyPem);
     },
     async reload() {
       process.kill(daemon.pid, 'SIGHUP');

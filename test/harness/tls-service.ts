@@ -1,6 +1,7 @@
 // Small pieces shared by the TLS-service harnesses: read a server's first line (readiness), and a
 // TCP server that accepts and never answers — a stub for the probe's timeout path, since no real
 // server misbehaves that way on purpose.
+import { renameSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { HarnessContext } from './tempdir.js';
 
@@ -89,4 +90,12 @@ export async function closedPort(host = '127.0.0.1'): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (address === null || typeof address === 'string') throw new Error('no port');
   return address.port;
+}
+
+/** Replace a service's certificate and key files, each by rename (readers see old or new, never half). */
+export function swapCertFiles(certFile: string, keyFile: string, fullchainPem: string, keyPem: string): void {
+  writeFileSync(`${keyFile}.new`, keyPem, { mode: 0o600 });
+  writeFileSync(`${certFile}.new`, fullchainPem);
+  renameSync(`${keyFile}.new`, keyFile);
+  renameSync(`${certFile}.new`, certFile);
 }

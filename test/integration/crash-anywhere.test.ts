@@ -12,9 +12,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireBinaries } from '../harness/binaries.js';
+import { listFilesUnder } from '../harness/tempdir.js';
+import { isPidAlive } from '../harness/process.js';
 import { reportFigures } from '../harness/figures.js';
 import { startBind } from '../harness/bind.js';
 import { startPostfix } from '../harness/postfix.js';
@@ -79,41 +81,6 @@ function invoke(args: string[], killAfterMs: number | undefined, timeoutMs = 60_
   });
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Every regular file under dir (recursively), with its mode. */
-function filesUnder(dir: string): { path: string; mode: number }[] {
-  const out: { path: string; mode: number }[] = [];
-  const walk = (d: string) => {
-    let names: string[];
-    try {
-      names = readdirSync(d);
-    } catch {
-      return;
-    }
-    for (const n of names) {
-      const p = join(d, n);
-      let st;
-      try {
-        st = lstatSync(p);
-      } catch {
-        continue; // removed meanwhile
-      }
-      if (st.isDirectory()) walk(p);
-      else out.push({ path: p, mode: st.mode & 0o777 });
-    }
-  };
-  walk(dir);
-  return out;
-}
-
 interface Totals {
   rollovers: number;
   kills: number;
@@ -170,7 +137,7 @@ async function runInstance(t: Parameters<typeof startBind>[0], rand: () => numbe
         }
       }
       for (const sub of ['staged', 'backup']) {
-        for (const f of filesUnder(join(ws.stateDir, sub))) {
+        for (const f of listFilesUnder(join(ws.stateDir, sub))) {
           if ((f.mode & 0o077) !== 0) totals.keyModeProblems.push(`${f.path} mode ${f.mode.toString(8)}`);
         }
       }
@@ -198,7 +165,7 @@ async function runInstance(t: Parameters<typeof startBind>[0], rand: () => numbe
       const lockPath = join(ws.stateDir, 'lock');
       if (existsSync(lockPath)) {
         const pid = Number(readFileSync(lockPath, 'utf8').trim());
-        if (!(Number.isInteger(pid) && pid > 0 && isAlive(pid))) totals.staleLocksSeen++;
+        if (!(Number.isInteger(pid) && pid > 0 && isPidAlive(pid))) totals.staleLocksSeen++;
       }
       // A killed run must leave a state every later run can load.
       const st = await invoke(['status', '--json', '--offline', '-c', config], undefined);
@@ -288,7 +255,7 @@ async function runInstance(t: Parameters<typeof startBind>[0], rand: () => numbe
       const pid = Number(readFileSync(lockPath, 'utf8').trim());
       // A stale lock is fine as long as the next run takes it over (checked by the 75 counters);
       // a live holder after convergence would be a leaked process.
-      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) await failWith(`lock held by live pid ${pid} after convergence`);
+      if (Number.isInteger(pid) && pid > 0 && isPidAlive(pid)) await failWith(`lock held by live pid ${pid} after convergence`);
     }
     totals.rollovers++;
   }

@@ -15,7 +15,7 @@ import { startBind } from '../harness/bind.js';
 import { startPostfix } from '../harness/postfix.js';
 import { dig, rdataOf } from '../harness/dns.js';
 import { makeCa, makeIntermediate, makeLeaf, opensslAssociation, removeCertDir, type CertFiles } from '../harness/certs.js';
-import { CLI, makeWorkspace, runCli, type CliResult } from '../harness/cli.js';
+import { CLI, makeWorkspace, runCli, type CliResult, bindConfig, postfixEntry } from '../harness/cli.js';
 import { readTlsa } from '../harness/dane-check.js';
 import { fetchPresented, startPostfixOutageMonitor } from '../harness/outage-monitor.js';
 
@@ -54,30 +54,14 @@ async function setup(t: Ctx) {
   const leaves = Array.from({ length: 8 }, () => makeLeaf(inter, ['mx.example.test']));
   const wwwLeaves = Array.from({ length: 3 }, () => makeLeaf(inter, ['www.example.test']));
   const pf = await startPostfix(t, { combinedPem: readFileSync(leaves[0]!.combinedPath, 'utf8'), ipv6: false });
-  const config = ws.writeConfig({
-    stateDir: ws.stateDir,
-    dns: {
-      server: `127.0.0.1:${bind.primary.port}`,
-      tsig: { name: 'danehook-key', keyFile: bind.keyFilePath },
-      nameservers: [`127.0.0.1:${bind.primary.port}`, `127.0.0.1:${bind.secondary!.port}`],
-      ttl: TTL, timeout: '2s',
-    },
-    rollover: { delayFactor: 2, propagationTimeout: '60s' },
-    certificates: [
-      {
-        id: 'mx', domains: ['mx.example.test'], ports: [25],
-        install: { combined: pf.chainFile },
-        reload: ['postfix', '-c', pf.configDir, 'reload'],
-        probe: { protocol: 'smtp', addresses: [`127.0.0.1:${pf.smtpPort}`], grace: '5s' },
-      },
-      {
-        id: 'www', domains: ['www.example.test'], ports: [443],
-        install: { fullchain: join(ws.dir, 'www-fullchain.pem'), key: join(ws.dir, 'www-key.pem') },
-        reload: ['true'],
-        probe: { protocol: 'none' },
-      },
-    ],
+  const settings = bindConfig(ws, bind, postfixEntry(pf), { ttl: TTL, rollover: { propagationTimeout: '60s' } });
+  settings.certificates.push({
+    id: 'www', domains: ['www.example.test'], ports: [443],
+    install: { fullchain: join(ws.dir, 'www-fullchain.pem'), key: join(ws.dir, 'www-key.pem') },
+    reload: ['true'],
+    probe: { protocol: 'none' },
   });
+  const config = ws.writeConfig(settings);
   const monitor = startPostfixOutageMonitor(bind, pf, MX, TTL);
   let stopped = false;
   t.after(async () => { if (!stopped) await monitor.stop(); });

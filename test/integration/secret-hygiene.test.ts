@@ -3,19 +3,13 @@
 // searching everything a full rollover and a failing run produce, in base64 and hex.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireBinaries } from '../harness/binaries.js';
 import { startBind } from '../harness/bind.js';
 import { makeCa, makeLeaf, removeCertDir } from '../harness/certs.js';
 import { makeWorkspace, runCli, type CliResult } from '../harness/cli.js';
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
-}
+import { listFilesUnder } from '../harness/tempdir.js';
 
 function sampleCmdlines(into: Set<string>): () => void {
   const timer = setInterval(() => {
@@ -69,7 +63,7 @@ for (const source of ['keyFile', 'env'] as const) {
     assert.equal(outputs[4]!.code, 77, 'the wrong secret was really rejected');
     const haystacks: [string, string][] = [
       ...outputs.flatMap((o, i): [string, string][] => [[`run ${i} stdout`, o.stdout], [`run ${i} stderr`, o.stderr]]),
-      ...filesUnder(ws.stateDir).map((p): [string, string] => [p, readFileSync(p, 'latin1')]),
+      ...listFilesUnder(ws.stateDir).map(({ path }): [string, string] => [path, readFileSync(path, 'latin1')]),
       ...[...cmdlines].map((c): [string, string] => ['a process command line', c]),
     ];
     assert.ok(haystacks.length > 10, 'there is something to search');
