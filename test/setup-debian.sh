@@ -11,9 +11,9 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   bind9 bind9-dnsutils knot knot-dnsutils pdns-server pdns-backend-sqlite3 sqlite3 \
   pebble lego certbot dehydrated curl postfix nginx-light dovecot-imapd dovecot-pop3d \
-  openssl ldnsutils gnutls-bin faketime ca-certificates iproute2 strace >/dev/null
+  openssl ldnsutils gnutls-bin faketime ca-certificates iproute2 strace unbound util-linux >/dev/null
 # The packages' own services must not hold the ports or config the tests use.
-for svc in named bind9 knot pdns postfix nginx; do
+for svc in named bind9 knot pdns postfix nginx unbound; do
   $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done
 echo "setup-debian: packages installed"
