@@ -14,6 +14,7 @@ const USAGE = `usage: danehook <pre-deploy|deploy|post-deploy|status|plan> [opti
   --id ID              which certificates[] entry
   --pem FILE | --cert FILE [--chain FILE] [--key FILE]    (none: the ACME client's environment)
   deploy: --wait (block until done) | --detach (finish in a detached background process) | --retry
+          --live-cert FILE (the certificate the service presents now, when danehook cannot probe it)
   plan:   --offline (no DNS queries: desired records only)
   --force              apply a plan that violates a safety check (use with care)
 exit codes: 0 ok, 64 usage, 65 bad data, 69 unavailable, 70 internal, 74 I/O, 75 temporary,
@@ -48,6 +49,7 @@ function parse(argv: string[]): { command: string | undefined; options: CommandO
         cert: { type: 'string' },
         chain: { type: 'string' },
         key: { type: 'string' },
+        'live-cert': { type: 'string' },
         wait: { type: 'boolean', default: false },
         detach: { type: 'boolean', default: false },
         offline: { type: 'boolean', default: false },
@@ -69,7 +71,7 @@ function parse(argv: string[]): { command: string | undefined; options: CommandO
     level: v.quiet ? 'quiet' : v.verbose ? 'verbose' : 'normal',
     options: {
       config: v.config, json: v.json, dryRun: v['dry-run'], force: v.force, retry: v.retry, id: v.id,
-      pem: v.pem, cert: v.cert, chain: v.chain, key: v.key, wait: v.wait, detach: v.detach, offline: v.offline, args,
+      pem: v.pem, cert: v.cert, chain: v.chain, key: v.key, liveCert: v['live-cert'], wait: v.wait, detach: v.detach, offline: v.offline, args,
     },
   };
 }

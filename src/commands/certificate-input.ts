@@ -18,7 +18,7 @@ export interface CertificateInput {
 }
 
 export async function readCertificateInput(ctx: CommandContext, opts: { requireKey: boolean }): Promise<CertificateInput> {
-  const loaded = await loadConfig({ file: ctx.options.config, env: ctx.env });
+  const loaded = await loadConfig({ file: ctx.options.config, env: ctx.env, offline: ctx.options.offline });
   for (const w of loaded.warnings) ctx.log.warn(w);
   const { pem, cert, chain, key } = ctx.options;
   const event = detectCertEvent({ env: ctx.env, explicit: { pem, cert, chain, key }, args: ctx.options.args });

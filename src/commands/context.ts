@@ -13,6 +13,8 @@ export interface CommandOptions {
   cert?: string;
   chain?: string;
   key?: string;
+  /** deploy: the certificate the service presents now, stated by the operator. */
+  liveCert?: string;
   wait: boolean;
   detach: boolean;
   offline: boolean;

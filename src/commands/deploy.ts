@@ -5,25 +5,37 @@ import { openSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from '../errors.js';
+import { CertificateError, UsageError } from '../errors.js';
 import { computeCertificateRecords } from '../core/desired.js';
 import { computeCertFingerprint } from '../core/certificate.js';
 import { supersedePending } from '../core/rollover.js';
 import type { Rollover } from '../core/state.js';
+import { isPending } from '../core/phases.js';
 import { toStateRecord } from '../core/state-records.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { formatMaterial, removeOrphanStagedDirs, writeStagedFiles } from '../io/files.js';
-import { learnLive } from '../rollover/live.js';
+import { requireLiveKnown } from '../rollover/live.js';
 import { publishRollover } from '../rollover/publish.js';
 import { closeSession, openSession, type Session } from '../rollover/session.js';
 import { waitForRollovers } from '../rollover/wait.js';
 import { readCertificateInput, type CertificateInput } from './certificate-input.js';
 import type { CommandContext } from './context.js';
 
-async function stageAndPublish(s: Session, input: CertificateInput, fingerprint: string): Promise<number> {
+/** Refuse a certificate older than the live one (a stale file re-run from cron would roll back). */
+function checkNotOlderThanLive(s: Session, input: CertificateInput): void {
+  const live = s.entryState(input.entry.id).live;
+  const newer = input.bundle.leaf.notBefore;
+  if (!live?.notBefore || s.ctx.options.force || newer.getTime() >= Date.parse(live.notBefore)) return;
+  throw new CertificateError(
+    `"${input.entry.id}": this certificate (valid from ${newer.toISOString()}) is older than the live one (valid from ${live.notBefore}); deploying it would roll back. Use --force if that is what you want`,
+  );
+}
+
+async function stageAndPublish(s: Session, input: CertificateInput, fingerprint: string): Promise<Rollover> {
   const { entry, bundle } = input;
   const id = entry.id;
-  await learnLive(s, entry, input.loaded.config.dns.ttl);
+  // Before anything is written: the certificate served now must be known (exit 78 otherwise).
+  await requireLiveKnown(s, entry);
   const now = s.now();
   const sup = supersedePending(s.entryState(id), now);
   for (const old of sup.superseded) {
@@ -39,6 +51,7 @@ async function stageAndPublish(s: Session, input: CertificateInput, fingerprint:
     spki: input.spkiHash,
     fingerprint,
     notAfter: bundle.leaf.notAfter.toISOString(),
+    notBefore: bundle.leaf.notBefore.toISOString(),
     stagedDir: `staged/${id}/${rolloverId}`,
     records: computeCertificateRecords(entry, bundle, input.loaded.config.dns.ttl).map(toStateRecord),
     replacedTtl: null,
@@ -58,12 +71,29 @@ async function stageAndPublish(s: Session, input: CertificateInput, fingerprint:
     s.event({ id, rollover: r.id, event: 'phase', phase: 'staged', spki: r.spki, client: input.event.client });
     s.save();
   }
-  const published = await publishRollover(s, id, r);
+  return publishStaged(s, id, r);
+}
+
+/** Publish a staged rollover and store the result (a failure leaves it staged for the timer). */
+async function publishStaged(s: Session, id: string, r: Rollover): Promise<Rollover> {
+  const es = s.entryState(id);
+  let published: Rollover;
+  try {
+    published = await publishRollover(s, id, r);
+  } catch (err) {
+    const i = es.rollovers.findIndex((x) => x.id === r.id);
+    if (!s.dryRun && i >= 0) {
+      es.rollovers[i] = { ...es.rollovers[i]!, lastError: (err as Error).message, attempts: r.attempts + 1 };
+      s.save();
+      s.ctx.log.warn(`"${id}": the renewal stays staged; "danehook post-deploy" publishes it when DNS answers`);
+    }
+    throw err;
+  }
   if (!s.dryRun) {
-    es.rollovers[es.rollovers.length - 1] = published;
+    es.rollovers[es.rollovers.findIndex((x) => x.id === r.id)] = published;
     s.save();
   }
-  return 0;
+  return published;
 }
 
 function spawnDetached(ctx: CommandContext, loaded: LoadedConfig, id: string): void {
@@ -106,29 +136,34 @@ export async function deployCommand(ctx: CommandContext): Promise<number> {
   const id = input.entry.id;
   const fingerprint = computeCertFingerprint(input.bundle.leaf.der);
   const s = await openSession(ctx, input.loaded, { lock: true });
-  let code: number;
+  let phase: Rollover['phase'];
   try {
     s.entry(id);
     const es = s.entryState(id);
-    const pending = es.rollovers.find((r) => r.fingerprint === fingerprint && ['staged', 'published', 'propagated', 'rolled-back'].includes(r.phase));
+    const pending = es.rollovers.find((r) => r.fingerprint === fingerprint && isPending(r.phase));
     if (es.live?.fingerprint === fingerprint) {
       ctx.log.info(`"${id}": this certificate is already live; nothing to do`);
       return 0;
     } else if (pending?.phase === 'rolled-back') {
       ctx.log.warn(`"${id}": this certificate was rolled back (${pending.lastError}); run "danehook deploy --id ${id} --retry" once the cause is fixed`);
       return 0;
+    } else if (pending?.phase === 'staged') {
+      // An earlier deploy could not publish (DNS down): try again now rather than claim success.
+      ctx.log.info(`"${id}": this certificate is staged but not yet published (${pending.lastError ?? 'interrupted'}); publishing now`);
+      phase = (await publishStaged(s, id, pending)).phase;
     } else if (pending) {
       ctx.log.info(`"${id}": this certificate is already pending (${pending.phase}); nothing to do`);
-      code = 0;
+      phase = pending.phase;
     } else {
-      code = await stageAndPublish(s, input, fingerprint);
+      checkNotOlderThanLive(s, input);
+      phase = (await stageAndPublish(s, input, fingerprint)).phase;
     }
   } finally {
     closeSession(s);
   }
-  if (o.dryRun) return code;
+  if (o.dryRun) return 0;
   if (o.wait) return waitForRollovers(ctx, input.loaded, [id]);
   if (o.detach) spawnDetached(ctx, input.loaded, id);
-  else ctx.log.info(`"${id}": published; "danehook post-deploy" (timer or cron) finishes the rollover`);
-  return code;
+  else ctx.log.info(`"${id}": ${phase}; "danehook post-deploy" (timer or cron) finishes the rollover`);
+  return 0;
 }

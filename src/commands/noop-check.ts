@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { isDue, type RolloverPolicy } from '../core/rollover.js';
 import type { State } from '../core/state.js';
 import { parseDuration } from '../config/duration.js';
+import { DEFAULT_STATE_DIR, ROLLOVER_DEFAULTS } from '../config/defaults.js';
 
 export const STAMP_FILE = 'config.validated';
 const SYSTEM_CANDIDATES = ['/etc/danehook/config.yaml', '/etc/danehook/config.yml', '/etc/danehook/config.json'];
@@ -40,17 +41,16 @@ export async function isNothingDue(opts: { config?: string; env: NodeJS.ProcessE
     if (!path) return false;
     const text = readFileSync(path, 'utf8');
     const raw = await parseRaw(path, text);
-    const stateDir = opts.env.DANEHOOK_STATE_DIR || (typeof raw.stateDir === 'string' ? raw.stateDir : '/var/lib/danehook');
+    const stateDir = opts.env.DANEHOOK_STATE_DIR || (typeof raw.stateDir === 'string' ? raw.stateDir : DEFAULT_STATE_DIR);
+    // Before the first deploy there is no state directory: nothing can be due (a full run would
+    // only validate the config, which `pre-deploy` and `deploy` do anyway).
+    if (!existsSync(stateDir)) return true;
     if (readFileSync(join(stateDir, STAMP_FILE), 'utf8').trim() !== computeConfigStamp(path, text)) return false;
     const r = (raw.rollover ?? {}) as Record<string, unknown>;
-    // Defaults here only matter for wait steps; they mirror the schema's, and a wrong guess only
-    // costs a full run (the schema, read by that run, remains the single source of truth).
-    const policy: RolloverPolicy = {
-      delayFactor: Number(r.delayFactor ?? 2),
-      minDelay: ms(r.minDelay, 0),
-      propagationTimeout: ms(r.propagationTimeout, 3_600_000),
-      cleanupDelay: ms(r.cleanupDelay, 0),
-    };
+    // The stamp proves the schema accepted this very file; defaults come from config/defaults.ts.
+    const policy = Object.fromEntries(
+      Object.entries(ROLLOVER_DEFAULTS).map(([k, d]) => [k, k === 'delayFactor' ? Number(r[k] ?? d) : ms(r[k], d)]),
+    ) as unknown as RolloverPolicy;
     if (Object.values(policy).some((v) => !Number.isFinite(v))) return false;
     let state: State;
     try {

@@ -54,7 +54,8 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
   for (const c of certificates) {
     lines.push(`${c.id}: live ${c.live ? `SPKI ${c.live.spki.slice(0, 16)}… until ${c.live.notAfter}` : c.liveKnown ? 'none installed' : 'unknown'}`);
     for (const r of c.rollovers) {
-      const when = r.phase === 'propagated' ? ` activates after ${r.activateAfter}` : r.phase === 'published' ? ` published ${r.publishedAt}` : '';
+      const when =
+        r.phase === 'propagated' ? ` activates after ${r.activateAfter}` : r.phase === 'published' ? ` published ${r.publishedAt}` : r.phase === 'staged' ? ' (not published yet; post-deploy publishes it when DNS answers)' : '';
       lines.push(`  ${r.id} ${r.phase}${when}${r.lastError ? ` — ${r.lastError}` : ''}`);
       for (const [server, view] of Object.entries(r.servers ?? {})) lines.push(`    ${server}: ${view}`);
     }

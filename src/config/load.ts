@@ -111,7 +111,7 @@ export function resolveTsigKey(config: Config, raw: unknown, env: NodeJS.Process
 }
 
 /** Load and validate: --config FILE, else $DANEHOOK_CONFIG, else /etc/danehook/config.{yaml,yml,json}. */
-export async function loadConfig(opts: { file?: string; env: NodeJS.ProcessEnv; systemDir?: string }): Promise<LoadedConfig> {
+export async function loadConfig(opts: { file?: string; env: NodeJS.ProcessEnv; systemDir?: string; offline?: boolean }): Promise<LoadedConfig> {
   const file = opts.file ?? (opts.env.DANEHOOK_CONFIG || undefined);
   const { raw, path } = await readRaw(file, opts.systemDir ?? SYSTEM_CONFIG_DIR);
   const parsed = configSchema.safeParse(raw);
@@ -131,6 +131,19 @@ export async function loadConfig(opts: { file?: string; env: NodeJS.ProcessEnv; 
     if (mode & 0o077) warnings.push(`state directory ${config.stateDir} is accessible by other users (mode ${mode.toString(8)}); chmod 700 it`);
   } catch {
     /* created 0700 on first use */
+  }
+  if (opts.offline) {
+    // Nothing will be sent (plan --offline): a missing secret is only an error if something asks for it.
+    try {
+      return { config, path, key: resolveTsigKey(config, raw, opts.env, warnings), warnings };
+    } catch (err) {
+      return {
+        config, path, warnings,
+        get key(): TsigKey {
+          throw err;
+        },
+      };
+    }
   }
   const key = resolveTsigKey(config, raw, opts.env, warnings);
   return { config, path, key, warnings };

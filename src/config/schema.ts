@@ -5,6 +5,7 @@ import { parseDuration } from './duration.js';
 import { parseTlsaParams } from '../core/tlsa.js';
 import { parseHostPort } from '../io/host-port.js';
 import { applyPreset } from './presets.js';
+import { DEFAULT_STATE_DIR, ROLLOVER_DEFAULTS as D } from './defaults.js';
 
 const duration = z
   .union([z.number(), z.string()])
@@ -58,10 +59,12 @@ const dnsSchema = z.strictObject({
 });
 
 const rolloverSchema = z.strictObject({
-  delayFactor: z.number().min(2, 'delayFactor must be at least 2 (RFC 7671 §8.1: two TTLs)').max(100).default(2),
-  minDelay: duration.default(0),
-  propagationTimeout: duration.default(3_600_000),
-  cleanupDelay: duration.default(0),
+  delayFactor: z.number().min(2, 'delayFactor must be at least 2 (RFC 7671 §8.1: two TTLs)').max(100).default(D.delayFactor),
+  minDelay: duration.default(D.minDelay),
+  propagationTimeout: duration.default(D.propagationTimeout),
+  cleanupDelay: duration.default(D.cleanupDelay),
+  /** Added to delayFactor × TTL for caches that count whole seconds (config/defaults.ts). */
+  margin: duration.default(D.margin),
 });
 
 const installSchema = z.strictObject({
@@ -98,6 +101,11 @@ const certificateSchema = z
   tlsa: z.array(tlsaParams).min(1).default(['3 1 1']),
   trustAnchor: z.enum(['issuer', 'root']).default('issuer'),
   install: installSchema.optional(),
+  /**
+   * The certificate the service presents now, when danehook cannot see it otherwise (probe off,
+   * or behind NAT) — e.g. certbot's old live/<name>/fullchain.pem. Read once, on adoption.
+   */
+  live: z.string().min(1).optional(),
   reload: argv.optional(),
   reloadTimeout: duration.default(60_000),
   activate: argv.optional(),
@@ -116,7 +124,7 @@ const certificateSchema = z
 
 export const configSchema = z
   .strictObject({
-    stateDir: z.string().min(1).default('/var/lib/danehook'),
+    stateDir: z.string().min(1).default(DEFAULT_STATE_DIR),
     dns: dnsSchema,
     rollover: rolloverSchema.prefault({}),
     certificates: z.array(certificateSchema).min(1, 'configure at least one certificate entry'),

@@ -1,6 +1,9 @@
 // The records a certificate entry should have in DNS: owners (ports × domains) × TLSA parameters,
-// for each certificate that must be covered (the live one and every pending one). Pure.
+// for each certificate that must be covered (the live one and every pending one, of every entry). Pure.
 import { CertificateError } from '../errors.js';
+import type { EntryState, State } from './state.js';
+import { isPending } from './phases.js';
+import { fromStateRecords, unionRecords } from './state-records.js';
 import { computeTlsaRdata, formatTlsaOwner, parseTlsaParams, sameRdata, TlsaChainError, type ChainForTlsa, type TlsaRecord } from './tlsa.js';
 
 export interface EntryShape {
@@ -50,4 +53,23 @@ export function findCrowdedNames(records: TlsaRecord[]): string[] {
   const counts = new Map<string, number>();
   for (const r of records) counts.set(r.name, (counts.get(r.name) ?? 0) + 1);
   return [...counts].filter(([, n]) => n > MAX_RECORDS_PER_NAME).map(([name]) => name);
+}
+
+/** One entry's live certificate ∪ every rollover still pending (rolled-back ones keep their records). */
+export function computeEntryRequiredRecords(es: EntryState): TlsaRecord[] {
+  const pending = es.rollovers.filter((r) => isPending(r.phase));
+  return unionRecords(fromStateRecords(es.live?.records ?? []), ...pending.map((r) => fromStateRecords(r.records)));
+}
+
+/**
+ * What must stay, across **every** entry: RSA and ECDSA entries for one name share owner names
+ * (and a "2 1 1" for a common issuer), so one id's cleanup must not delete what another needs.
+ */
+export function computeRequiredRecords(state: State): TlsaRecord[] {
+  return unionRecords(...Object.values(state.certificates).map(computeEntryRequiredRecords));
+}
+
+/** The live certificates' records of every entry. */
+export function computeLiveRecords(state: State): TlsaRecord[] {
+  return unionRecords(...Object.values(state.certificates).map((es) => fromStateRecords(es.live?.records ?? [])));
 }

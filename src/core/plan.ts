@@ -11,11 +11,15 @@ export function computeAdditions(desired: TlsaRecord[], existing: Map<string, RR
 }
 
 export interface SafetyContext {
-  /** Records matching the certificate the service presents now. */
+  /** Records matching the certificates the services present now (every entry's). */
   live: TlsaRecord[];
   /** Every record this id ever published or served with. */
   owned: TlsaRecord[];
-  /** Owner names this id manages. */
+  /**
+   * Owner names the configuration asks for: leaving one of these empty is refused. A name no
+   * entry configures any more (a port or domain removed) may lose its owned records: that is the
+   * planned removal of DESIGN.md, not an accident.
+   */
   managedNames: string[];
 }
 

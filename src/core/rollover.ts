@@ -1,12 +1,15 @@
 // The rollover state machine (pure; the clock is passed in): staged → published → propagated →
 // activated → cleaned, or superseded / rolled-back. RFC 7671 §8.1 and RFC 6698 A.4 set the timing.
 import type { EntryState, Rollover } from './state.js';
+import { isPending } from './phases.js';
 
 export interface RolloverPolicy {
   delayFactor: number;
   minDelay: number; // ms after publication
   propagationTimeout: number; // ms after publication
   cleanupDelay: number; // ms after activation
+  /** ms added to delayFactor × TTL: caches that count whole seconds keep answers a little longer. */
+  margin: number;
 }
 
 export type Step =
@@ -54,15 +57,17 @@ export function computeDueAt(step: Step): Date | undefined {
 
 /**
  * The activation deadline: the last authoritative server's first answer with the new records plus
- * delayFactor × the largest TTL of the RRsets they joined (RFC 7671 §8.1: at least two TTLs), and no
- * earlier than publication + minDelay. No old RRset (or the records were already served with the
+ * delayFactor × the largest TTL of the RRsets they joined (RFC 7671 §8.1: at least two TTLs) plus
+ * the margin, and no earlier than publication + minDelay. The margin exists because real caches
+ * count whole seconds: Postfix keeps a TLSA answer until 1 + now + TTL (tls_dane.c) and Unbound
+ * rounds its cache clock, so an old RRset can outlive delayFactor × TTL by up to ~2 s. No old RRset (or the records were already served with the
  * live certificate): nothing cached can contradict the new certificate, so no TTL wait.
  */
 export function computeActivateAfter(r: Rollover, policy: RolloverPolicy): { at: Date; waitsForTtl: boolean } {
   const served = Object.values(r.servers).map((s) => t(s.firstServedAt));
   const lastServed = Math.max(...served, t(r.publishedAt));
   const waitsForTtl = r.replacedTtl !== null && !r.alreadyServed;
-  const ttlWait = waitsForTtl ? policy.delayFactor * r.replacedTtl! * 1000 : 0;
+  const ttlWait = waitsForTtl ? policy.delayFactor * r.replacedTtl! * 1000 + policy.margin : 0;
   return { at: new Date(Math.max(lastServed + ttlWait, t(r.publishedAt) + policy.minDelay)), waitsForTtl };
 }
 
@@ -94,7 +99,7 @@ export function applyObservations(r: Rollover, observations: ServerObservation[]
 export function supersedePending(entry: EntryState, now: Date): { entry: EntryState; superseded: Rollover[] } {
   const superseded: Rollover[] = [];
   const rollovers = entry.rollovers.map((r) => {
-    if (r.phase === 'staged' || r.phase === 'published' || r.phase === 'propagated' || r.phase === 'rolled-back') {
+    if (isPending(r.phase)) {
       const s = { ...r, phase: 'superseded' as const, lastError: r.lastError ?? `superseded at ${now.toISOString()}` };
       superseded.push(s);
       return s;

@@ -23,8 +23,13 @@ export const liveSchema = z.strictObject({
   /** SHA-256 of the leaf's DER: tells a renewal with the same key from the same certificate. */
   fingerprint: hex.length(64),
   notAfter: iso,
+  /** Absent in states written before it was recorded. */
+  notBefore: iso.optional(),
+  /** Records of every certificate presented (all of them are live when endpoints differ). */
   records: z.array(stateRecordSchema),
-  source: z.enum(['installed-files', 'probe', 'activation']),
+  source: z.enum(['installed-files', 'probe', 'activation', 'operator']),
+  /** SPKI hashes of further certificates the endpoints presented beside `spki`. */
+  others: z.array(hex.length(64)).optional(),
 });
 export type Live = z.infer<typeof liveSchema>;
 
@@ -34,6 +39,8 @@ export const rolloverSchema = z.strictObject({
   spki: hex.length(64),
   fingerprint: hex.length(64),
   notAfter: iso,
+  /** Absent in states written before it was recorded. */
+  notBefore: iso.optional(),
   /** Staged files, relative to stateDir. */
   stagedDir: z.string().regex(/^staged\/[A-Za-z0-9._-]+\/[a-z0-9-]+$/),
   records: z.array(stateRecordSchema),

@@ -100,7 +100,7 @@ export async function activateRollover(s: Session, id: string, r: Rollover): Pro
   }
 
   const now = s.now().toISOString();
-  es.live = { spki: r.spki, fingerprint: r.fingerprint, notAfter: r.notAfter, records: r.records, source: 'activation' };
+  es.live = { spki: r.spki, fingerprint: r.fingerprint, notAfter: r.notAfter, ...(r.notBefore ? { notBefore: r.notBefore } : {}), records: r.records, source: 'activation' };
   es.liveKnown = true;
   s.event({ id, rollover: r.id, event: 'phase', phase: 'activated', activateAfter: r.activateAfter });
   s.ctx.log.info(`"${id}": activated the new certificate (SPKI ${r.spki.slice(0, 16)}…)`);

@@ -47,10 +47,8 @@ async function runStep(s: Session, id: string, r: Rollover): Promise<StepResult 
 
 type StepOutcome = Awaited<ReturnType<typeof runStep>>;
 
-/** Run the next step of rollover i of `id`, store its result, and collect (and log) its error. */
-async function applyStep(s: Session, id: string, i: number, result: AdvanceResult): Promise<StepOutcome> {
-  const es = s.entryState(id);
-  const r = es.rollovers[i]!;
+/** Run the next step of one rollover, store its result in the state, and collect (and log) its error. */
+async function applyStep(s: Session, id: string, r: Rollover, result: AdvanceResult): Promise<StepOutcome> {
   let out: StepOutcome;
   try {
     out = await runStep(s, id, r);
@@ -58,7 +56,8 @@ async function applyStep(s: Session, id: string, i: number, result: AdvanceResul
     const e = toDanehookError(err);
     out = { rollover: { ...r, lastError: e.message }, error: e };
   }
-  es.rollovers[i] = out.rollover;
+  const es = s.entryState(id);
+  es.rollovers = es.rollovers.map((x) => (x.id === r.id ? out.rollover : x));
   if (out.error) {
     s.ctx.log.error(out.error.message);
     result.errors.push(out.error);
@@ -68,25 +67,48 @@ async function applyStep(s: Session, id: string, i: number, result: AdvanceResul
 
 /** Rollovers at most polled at once; each poll is a few queries per authoritative server. */
 export const POLL_CONCURRENCY = 32;
+/** Steps one rollover may take in one run (publish → poll → activate → cleanup fits easily). */
+const MAX_STEPS_PER_RUN = 8;
+
+const isPolling = (r: Rollover, s: Session): boolean => {
+  const kind = computeNextStep(r, s.policy, s.now()).kind;
+  return kind === 'poll' || kind === 'propagation-timeout';
+};
 
 /**
  * Poll every rollover waiting for propagation at once and save the state once: a hoster's
  * thousand pending rollovers must not cost a thousand sequential round trips and state writes.
+ * Returns the rollovers polled ("id/rollover"), which the sequential pass then leaves alone.
  */
 async function pollAll(s: Session, ids: string[], result: AdvanceResult): Promise<Set<string>> {
-  const due: { id: string; i: number }[] = [];
-  for (const id of ids) {
-    s.entryState(id).rollovers.forEach((r, i) => {
-      const kind = computeNextStep(r, s.policy, s.now()).kind;
-      if (kind === 'poll' || kind === 'propagation-timeout') due.push({ id, i });
-    });
-  }
-  const polled = new Set(due.map(({ id, i }) => `${id}/${s.entryState(id).rollovers[i]!.id}`));
-  if (due.length === 0) return polled;
+  const due = ids.flatMap((id) => s.entryState(id).rollovers.filter((r) => isPolling(r, s)).map((r) => ({ id, r })));
+  if (due.length === 0) return new Set();
   const limit = createLimiter(POLL_CONCURRENCY);
-  await Promise.all(due.map(({ id, i }) => limit(() => applyStep(s, id, i, result))));
+  await Promise.all(due.map(({ id, r }) => limit(() => applyStep(s, id, r, result))));
   s.save();
-  return polled;
+  return new Set(due.map(({ id, r }) => `${id}/${r.id}`));
+}
+
+/** Take one rollover through as many steps as are due now; stop at a wait, an error or no progress. */
+async function advanceOne(s: Session, id: string, rolloverId: string, polledThisRun: boolean, result: AdvanceResult): Promise<void> {
+  const current = () => s.entryState(id).rollovers.find((x) => x.id === rolloverId)!;
+  for (let n = 0; n < MAX_STEPS_PER_RUN && ACTIVE_PHASES.includes(current().phase); n++) {
+    const r = current();
+    // Polled above already this run: a rollover still waiting for servers is not asked twice.
+    if (r.phase === 'published' && polledThisRun) {
+      result.polling = true;
+      break;
+    }
+    const out = await applyStep(s, id, r, result);
+    // Save after every step that changed something: a crash later loses nothing done so far. A
+    // wait or done step returns the very same rollover, so there is nothing to save — serialising
+    // the whole state once per waiting rollover cost ~10 ms each with 1,000 pending rollovers.
+    if (out.rollover !== r) s.save();
+    if (out.wait && (!result.nextDueAt || out.wait < result.nextDueAt)) result.nextDueAt = out.wait;
+    if (out.polling) result.polling = true;
+    if (out.error || out.wait || out.polling || out.rollover.phase === r.phase) break;
+  }
+  if (ACTIVE_PHASES.includes(current().phase)) result.pending++;
 }
 
 /** Advance until nothing more is due right now. Each rollover's state is saved after every step. */
@@ -94,28 +116,9 @@ export async function advanceRollovers(s: Session, ids: string[]): Promise<Advan
   const result: AdvanceResult = { errors: [], polling: false, pending: 0 };
   const polled = await pollAll(s, ids, result);
   for (const id of ids) {
+    const active = s.entryState(id).rollovers.filter((r) => ACTIVE_PHASES.includes(r.phase));
+    for (const r of active) await advanceOne(s, id, r.id, polled.has(`${id}/${r.id}`), result);
     const es = s.entryState(id);
-    for (let i = 0; i < es.rollovers.length; i++) {
-      for (let guard = 0; guard < 8; guard++) {
-        const r = es.rollovers[i]!;
-        if (!ACTIVE_PHASES.includes(r.phase)) break;
-        // Polled above already this run: a rollover still waiting for servers is not asked twice.
-        if (r.phase === 'published' && polled.has(`${id}/${r.id}`)) {
-          result.polling = true;
-          break;
-        }
-        const out = await applyStep(s, id, i, result);
-        // After every step that changed something: a crash later loses nothing done so far. A
-        // wait or done step returns the very same rollover and changes nothing, so there is
-        // nothing to save — and serialising the whole state once per waiting rollover cost
-        // ~10 ms each with 1,000 pending rollovers (10 s of a 13 s run; npm run bench, item 3).
-        if (out.rollover !== r) s.save();
-        if (out.wait && (!result.nextDueAt || out.wait < result.nextDueAt)) result.nextDueAt = out.wait;
-        if (out.polling) result.polling = true;
-        if (out.error || out.wait || out.polling || out.rollover.phase === r.phase) break;
-      }
-      if (ACTIVE_PHASES.includes(es.rollovers[i]!.phase)) result.pending++;
-    }
     const pruned = pruneFinished(es);
     if (pruned.dropped.length > 0) {
       es.rollovers = pruned.entry.rollovers;

@@ -1,82 +1,133 @@
-// The live certificate on a first run: read from the entry's installed files, so its records are
-// published beside the new ones and the RRset always matches what the service presents.
-import { existsSync, readFileSync } from 'node:fs';
+// The certificate(s) the service presents now, positively known before anything is published
+// (DESIGN.md invariant): stated by the operator, presented at the endpoints, or an installed file
+// the existing RRset already covers. Anything less is exit 78 with what to configure, no DNS write.
+import { readFileSync } from 'node:fs';
 import type { CertificateEntry } from '../config/schema.js';
 import { assembleBundle, computeCertFingerprint, computeSpkiHash, type CertificateBundle } from '../core/certificate.js';
-import { computeCertificateRecords } from '../core/desired.js';
+import { computeDesiredRecords, computeOwners } from '../core/desired.js';
 import { parsePemBlocks } from '../core/pem.js';
 import type { Live } from '../core/state.js';
-import { toStateRecord } from '../core/state-records.js';
+import { containsAll, fromStateRecords, toStateRecord } from '../core/state-records.js';
+import { ConfigError } from '../errors.js';
+import { formatHostPort } from '../io/host-port.js';
+import type { ProbeOutcome } from '../io/probe.js';
 import { computeProbeTargets } from './probe.js';
 import type { Session } from './session.js';
 
-export type LiveDiscovery = { known: true; live: Live | null; from?: string } | { known: false; why: string };
+type Chain = Pick<CertificateBundle, 'leaf' | 'chain'>;
 
-export function computeLive(entry: CertificateEntry, bundle: Pick<CertificateBundle, 'leaf' | 'chain'>, ttl: number, source: Live['source']): Live {
+/** The live state for one or more presented certificates (fleets and half-configured services may differ). */
+export function computeLive(entry: CertificateEntry, chains: Chain[], ttl: number, source: Live['source']): Live {
+  const leaf = chains[0]!.leaf;
+  const others = chains.slice(1).map((c) => computeSpkiHash(c.leaf.spki));
   return {
-    spki: computeSpkiHash(bundle.leaf.spki),
-    fingerprint: computeCertFingerprint(bundle.leaf.der),
-    notAfter: bundle.leaf.notAfter.toISOString(),
-    records: computeCertificateRecords(entry, bundle, ttl).map(toStateRecord),
+    spki: computeSpkiHash(leaf.spki),
+    fingerprint: computeCertFingerprint(leaf.der),
+    notAfter: leaf.notAfter.toISOString(),
+    notBefore: leaf.notBefore.toISOString(),
+    records: computeDesiredRecords(entry, chains, ttl).map(toStateRecord),
     source,
+    ...(others.length > 0 ? { others } : {}),
   };
 }
 
-/** Read the installed certificate (fullchain, combined or certificate file, in that order). */
-export function readInstalledLive(entry: CertificateEntry, ttl: number): LiveDiscovery {
+/** I/O: the certificate chain in a PEM file (leaf first), or why it cannot be read. */
+function readChainFile(path: string): Chain {
+  const blocks = parsePemBlocks(readFileSync(path, 'latin1'), path).filter((b) => b.label === 'CERTIFICATE');
+  return assembleBundle(blocks, blocks[0]?.der);
+}
+
+/** I/O: the installed certificate file (fullchain, combined or certificate, in that order), if any. */
+function readInstalledChain(entry: CertificateEntry): { chain: Chain; path: string } | undefined {
   const install = entry.install;
-  const candidates = [install?.fullchain, install?.combined, install?.certificate].filter((p): p is string => Boolean(p));
-  if (candidates.length === 0) {
-    return { known: false, why: `entry "${entry.id}" has no install paths, so danehook cannot see which certificate the service presents` };
+  for (const path of [install?.fullchain, install?.combined, install?.certificate]) {
+    if (!path) continue;
+    try {
+      return { chain: readChainFile(path), path };
+    } catch {
+      /* absent or unreadable: not evidence of anything */
+    }
   }
-  const present = candidates.filter((p) => existsSync(p));
-  if (present.length === 0) return { known: true, live: null }; // nothing installed yet: nothing served to protect
-  const path = present[0]!;
-  try {
-    const blocks = parsePemBlocks(readFileSync(path, 'latin1'), path).filter((b) => b.label === 'CERTIFICATE');
-    const bundle = assembleBundle(blocks, blocks[0]?.der);
-    return { known: true, live: computeLive(entry, bundle, ttl, 'installed-files'), from: path };
-  } catch (err) {
-    return { known: false, why: `the installed certificate ${path} cannot be read: ${(err as Error).message}` };
-  }
+  return undefined;
 }
 
-/** The certificate the service presents, by probing its endpoints (when no installed file tells). */
-export async function probeLive(s: Session, entry: CertificateEntry, ttl: number): Promise<LiveDiscovery> {
+/** Distinct presented chains (by leaf) of the successful probes. */
+function presentedChains(outcomes: ProbeOutcome[]): { chains: Chain[]; where: string } {
+  const byLeaf = new Map<string, Chain>();
+  const where: string[] = [];
+  for (const o of outcomes) {
+    if (!o.ok) continue;
+    const der = o.result.chain;
+    const key = der[0]!.toString('base64');
+    where.push(formatHostPort(o.target));
+    if (!byLeaf.has(key)) byLeaf.set(key, assembleBundle(der.map((d) => ({ label: 'CERTIFICATE', der: d, source: `probe of ${formatHostPort(o.target)}` })), der[0]));
+  }
+  return { chains: [...byLeaf.values()], where: where.join(', ') };
+}
+
+type Discovery = { live: Live | null; from: string } | { unknown: string };
+
+/** I/O: find the live certificate(s) by the rules in the header; never writes. */
+export async function discoverLive(s: Session, entry: CertificateEntry, ttl: number): Promise<Discovery> {
+  const stated = s.ctx.options.liveCert ?? entry.live;
+  if (stated) {
+    try {
+      return { live: computeLive(entry, [readChainFile(stated)], ttl, 'operator'), from: stated };
+    } catch (err) {
+      return { unknown: `the stated live certificate ${stated} cannot be read: ${(err as Error).message}` };
+    }
+  }
+  const installed = readInstalledChain(entry);
   const targets = await computeProbeTargets(s, entry);
-  if (targets.length === 0) return { known: false, why: `entry "${entry.id}" has no installed certificate file and probing is off` };
-  const { probeAll } = await import('../io/probe.js');
-  const outcomes = await probeAll(targets);
-  const ok = outcomes.filter((o) => o.ok);
-  if (ok.length === 0) {
-    const first = outcomes[0];
-    // Nothing answers: nothing is served that records could contradict.
-    if (first && !first.ok && /refused/i.test(first.error.message)) return { known: true, live: null };
-    return { known: false, why: `no endpoint of "${entry.id}" could be probed (${first && !first.ok ? first.error.message : 'no targets'})` };
+  const outcomes = targets.length > 0 ? await (await import('../io/probe.js')).probeAll(targets) : [];
+  const presented = presentedChains(outcomes);
+  if (presented.chains.length > 0) {
+    const live = computeLive(entry, presented.chains, ttl, 'probe');
+    if (presented.chains.length > 1) s.ctx.log.warn(`"${entry.id}": the endpoints present ${presented.chains.length} different certificates; records for each are kept`);
+    if (installed && !presented.chains.some((c) => c.leaf.der.equals(installed.chain.leaf.der))) {
+      s.ctx.log.warn(`"${entry.id}": the service does not present ${installed.path} (it reads another file?); activation will fail its probe and roll back until the service reads the installed path`);
+    }
+    return { live, from: `a probe of ${presented.where}` };
   }
-  const leaves = new Set(ok.map((o) => (o.ok ? o.result.chain[0]!.toString('base64') : '')));
-  if (leaves.size > 1) s.ctx.log.warn(`"${entry.id}": endpoints present ${leaves.size} different certificates; the first one is taken as live`);
-  const first = ok[0]!;
-  const chain = first.ok ? first.result.chain : [];
-  const bundle = assembleBundle(chain.map((der) => ({ label: 'CERTIFICATE', der, source: `probe of ${first.target.host}:${first.target.port}` })), chain[0]);
-  return { known: true, live: computeLive(entry, bundle, ttl, 'probe'), from: `a probe of ${first.target.host}:${first.target.port}` };
+  // Nobody presented anything: only the DNS and the installed file can still tell.
+  const owners = computeOwners(entry);
+  const existing = [...(await (await s.provider()).listRecords(owners)).values()].filter((rs) => rs.records.length > 0);
+  const allRefused = outcomes.length > 0 && outcomes.every((o) => !o.ok && /connection refused/.test(o.error.message));
+  if (allRefused && existing.length === 0) return { live: null, from: 'every endpoint refusing connections and no TLSA record at its names' };
+  if (installed) {
+    const live = computeLive(entry, [installed.chain], ttl, 'installed-files');
+    const served = existing.flatMap((rs) => rs.records.map((rdata) => ({ name: rs.name, ttl: 0, rdata })));
+    if (existing.length > 0 && containsAll(served, fromStateRecords(live.records))) {
+      return { live, from: `${installed.path}, which the TLSA records in DNS already cover` };
+    }
+  }
+  const failures = outcomes.filter((o): o is Extract<ProbeOutcome, { ok: false }> => !o.ok).map((o) => `${formatHostPort(o.target)}: ${o.error.message}`);
+  const probeSaid = targets.length === 0 ? 'probing is off (probe.protocol: none)' : `no endpoint could be probed (${failures.slice(0, 3).join('; ')})`;
+  return {
+    unknown:
+      `the certificate the service of "${entry.id}" presents now is unknown: ${probeSaid}` +
+      (existing.length > 0 ? ', and a TLSA RRset exists that danehook must keep valid' : '') +
+      `. Publishing only the new certificate's records could break DANE for it. Configure probe.addresses (an address where the service answers), ` +
+      `or state the live certificate: "live: /path/to/current/fullchain.pem" in the entry or "danehook deploy --live-cert FILE"`,
+  };
 }
 
-/** First run for an id: learn the live certificate from the installed files, else by probing. */
-export async function learnLive(s: Session, entry: CertificateEntry, ttl: number): Promise<void> {
+/**
+ * Make sure the live certificate of `entry` is known (learned once, or re-learned by a later run
+ * while it is unknown); throws ConfigError (78) saying what to configure. An operator's explicit
+ * `--live-cert` replaces what was known.
+ */
+export async function requireLiveKnown(s: Session, entry: CertificateEntry): Promise<void> {
   const es = s.entryState(entry.id);
-  if (es.liveKnown) return;
-  let found = readInstalledLive(entry, ttl);
-  if (!found.known || found.live === null) {
-    // No installed file: what the service presents is the truth (e.g. it reads another path).
-    const probed = await probeLive(s, entry, ttl);
-    if (probed.known || !found.known) found = probed;
-  }
-  if (!found.known) {
-    s.ctx.log.warn(`${found.why}; its records cannot be published and activation will wait until it is known`);
-    return;
-  }
+  if (es.liveKnown && !s.ctx.options.liveCert) return;
+  const found = await discoverLive(s, entry, s.loaded.config.dns.ttl);
+  if ('unknown' in found) throw new ConfigError(found.unknown);
   es.live = found.live;
   es.liveKnown = true;
-  s.ctx.log.info(found.live ? `live certificate of "${entry.id}" read from ${found.from} (SPKI ${found.live.spki.slice(0, 16)}…); its records are published too` : `no certificate is installed for "${entry.id}" yet`);
+  s.event({ id: entry.id, event: 'live', spki: found.live?.spki ?? null, from: found.from });
+  s.ctx.log.info(
+    found.live
+      ? `live certificate of "${entry.id}" (SPKI ${found.live.spki.slice(0, 16)}…) known from ${found.from}; its records are published beside the new ones`
+      : `nothing is served for "${entry.id}" yet (${found.from})`,
+  );
 }

@@ -8,8 +8,12 @@ import { formatChangeJson } from '../core/format-plan.js';
 import type { RRset } from '../providers/types.js';
 import type { Session } from './session.js';
 import { confirmApplied } from './records.js';
+import { LOW_TTL_WARNING_SECONDS } from '../config/defaults.js';
+import { requireLiveKnown } from './live.js';
 
 export async function publishRollover(s: Session, id: string, r: Rollover): Promise<Rollover> {
+  // Nothing is published until the certificate the service presents now is positively known.
+  await requireLiveKnown(s, s.entry(id));
   const es = s.entryState(id);
   const live = fromStateRecords(es.live?.records ?? []);
   const provider = await s.provider();
@@ -34,6 +38,14 @@ export async function publishRollover(s: Session, id: string, r: Rollover): Prom
     s.ctx.log.info(`dry run: would publish ${changes.length} record(s) for "${id}": ${JSON.stringify(changes.map(formatChangeJson))}`);
     return r;
   }
+  const lowTtl = [...new Set(desired.filter((x) => x.ttl < LOW_TTL_WARNING_SECONDS).map((x) => x.ttl))];
+  if (lowTtl.length > 0) {
+    s.ctx.log.warn(`"${id}": TLSA TTL ${lowTtl.join(', ')}s is below ${LOW_TTL_WARNING_SECONDS}s: resolvers may clamp it upwards and the activation margin dominates; use 300s or more in production`);
+  }
+  // Own the records before sending the UPDATE: if the run dies (or the read-back fails) after
+  // the server applied it, the records are still ours to clean up later, never "not ours" forever.
+  es.owned = unionRecords(fromStateRecords(es.owned), desired).map(toStateRecord);
+  s.save();
   if (changes.length > 0) {
     const result = await provider.apply({ changes });
     await confirmApplied(s, changes);
@@ -42,7 +54,6 @@ export async function publishRollover(s: Session, id: string, r: Rollover): Prom
   } else {
     s.ctx.log.info(`the primary already serves every record for "${id}"; nothing to add`);
   }
-  es.owned = unionRecords(fromStateRecords(es.owned), desired).map(toStateRecord);
   const now = s.now().toISOString();
   s.event({ id, rollover: r.id, event: 'phase', phase: 'published', replacedTtl, alreadyServed });
   return { ...r, phase: 'published', records: mine.map(toStateRecord), replacedTtl, alreadyServed, publishedAt: now, lastError: null, attempts: r.attempts + 1 };

@@ -1,18 +1,8 @@
-// Which records an id must keep in DNS now, and the zone of each owner name (cached per run).
-import type { EntryState } from '../core/state.js';
-import { fromStateRecords, unionRecords } from '../core/state-records.js';
-import { formatTlsaRdata, sameRdata, type TlsaRecord } from '../core/tlsa.js';
-import type { Change } from '../providers/types.js';
+// The zone of each owner name (cached per run), and the read-back that proves an UPDATE was applied.
+import { formatTlsaRdata, sameRdata } from '../core/tlsa.js';
+import type { Change, DnsProvider } from '../providers/types.js';
 import { DnsRefusedError } from '../errors.js';
 import type { Session } from './session.js';
-
-const PENDING = new Set(['staged', 'published', 'propagated', 'rolled-back']);
-
-/** Live ∪ every rollover still pending (rolled-back ones keep their records; activated = live). */
-export function computeRequiredRecords(es: EntryState): TlsaRecord[] {
-  const pending = es.rollovers.filter((r) => PENDING.has(r.phase));
-  return unionRecords(fromStateRecords(es.live?.records ?? []), ...pending.map((r) => fromStateRecords(r.records)));
-}
 
 /** Group names by zone (one UPDATE and one nameserver set per zone). */
 export async function groupByZone(s: Session, names: string[]): Promise<Map<string, string[]>> {
@@ -25,21 +15,35 @@ export async function groupByZone(s: Session, names: string[]): Promise<Map<stri
   return out;
 }
 
-/**
- * Read back what an UPDATE changed. PowerDNS answers NOERROR while silently dropping records its
- * update policy denies (seen with lua-dnsupdate-policy-script), so NOERROR alone proves nothing.
- */
-export async function confirmApplied(s: Session, changes: Change[]): Promise<void> {
-  if (changes.length === 0) return;
-  const provider = await s.provider();
+/** How long a read-back may take to show an acknowledged UPDATE before it counts as dropped. */
+export const READBACK_WINDOW_MS = 5_000;
+
+async function findUnapplied(provider: DnsProvider, changes: Change[]): Promise<Change[]> {
   const now = await provider.listRecords([...new Set(changes.map((c) => c.name))]);
-  const missing = changes.filter((c) => {
+  return changes.filter((c) => {
     const present = (now.get(c.name)?.records ?? []).some((r) => sameRdata(r, c.rdata));
     return c.op === 'create' ? !present : present;
   });
+}
+
+/**
+ * Read back what an UPDATE changed. PowerDNS answers NOERROR while silently dropping records its
+ * update policy denies (seen with lua-dnsupdate-policy-script), so NOERROR alone proves nothing.
+ * BIND with inline signing answers once the unsigned zone changed and serves the signed one
+ * milliseconds later (more under load): poll for a bounded window before concluding.
+ */
+export async function confirmApplied(s: Session, changes: Change[], windowMs = READBACK_WINDOW_MS): Promise<void> {
+  if (changes.length === 0) return;
+  const provider = await s.provider();
+  const giveUpAt = Date.now() + windowMs;
+  let missing = await findUnapplied(provider, changes);
+  for (let pause = 20; missing.length > 0 && Date.now() + pause <= giveUpAt; pause = Math.min(pause * 2, 500)) {
+    await new Promise((r) => setTimeout(r, pause));
+    missing = await findUnapplied(provider, changes);
+  }
   if (missing.length > 0) {
     throw new DnsRefusedError(
-      `the server acknowledged the UPDATE but did not apply ${missing.length} change(s), e.g. ${missing[0]!.op} ${missing[0]!.name} TLSA ${formatTlsaRdata(missing[0]!.rdata)}; check the server's update policy for key "${s.loaded.key.name}"`,
+      `the server acknowledged the UPDATE but did not apply ${missing.length} change(s) within ${windowMs / 1000}s, e.g. ${missing[0]!.op} ${missing[0]!.name} TLSA ${formatTlsaRdata(missing[0]!.rdata)}; check the server's update policy for key "${s.loaded.key.name}"`,
     );
   }
 }

@@ -9,6 +9,7 @@ import type { DnsProvider } from '../providers/types.js';
 import type { Resolver, Nameserver } from '../io/resolver.js';
 import { formatHostPort, parseHostPort } from '../io/host-port.js';
 import { StateStore } from '../io/state-store.js';
+import { UsageError } from '../errors.js';
 
 export interface Session {
   ctx: CommandContext;
@@ -76,7 +77,7 @@ export async function openSession(ctx: CommandContext, loaded: LoadedConfig, opt
     },
     entry(id) {
       const e = config.certificates.find((c) => c.id === id);
-      if (!e) throw new Error(`no certificates[] entry "${id}"`);
+      if (!e) throw new UsageError(`no certificates[] entry has id "${id}" (configured: ${config.certificates.map((c) => c.id).join(', ')})`);
       return e;
     },
     entryState(id) {

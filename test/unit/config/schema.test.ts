@@ -19,7 +19,7 @@ test('minimal config gets the documented defaults', () => {
   assert.equal(c.dns.nameserverPort, 53);
   assert.equal(c.dns.ttl, 3600);
   assert.equal(c.dns.timeout, 5000);
-  assert.deepEqual(c.rollover, { delayFactor: 2, minDelay: 0, propagationTimeout: 3_600_000, cleanupDelay: 0 });
+  assert.deepEqual(c.rollover, { delayFactor: 2, minDelay: 0, propagationTimeout: 3_600_000, cleanupDelay: 0, margin: 5_000 });
   const e = c.certificates[0]!;
   assert.equal(e.protocol, 'tcp');
   assert.deepEqual(e.tlsa, ['3 1 1']);

@@ -23,7 +23,7 @@ const iso = (sec: number) => at(sec).toISOString();
 const MIN = 60_000;
 const HOUR = 3_600_000;
 
-const POLICY: RolloverPolicy = { delayFactor: 2, minDelay: 0, propagationTimeout: HOUR, cleanupDelay: 0 };
+const POLICY: RolloverPolicy = { delayFactor: 2, minDelay: 0, propagationTimeout: HOUR, cleanupDelay: 0, margin: 0 };
 const policy = (o: Partial<RolloverPolicy> = {}): RolloverPolicy => ({ ...POLICY, ...o });
 
 function rollover(o: Partial<Rollover> = {}): Rollover {
@@ -164,6 +164,9 @@ const activateRows: ActivateRow[] = [
   { name: 'minDelay 1 h dominates 2 × TTL 300', servers: { A: 1, B: 5 }, replacedTtl: 300, policy: { minDelay: HOUR }, want: 3600, waitsForTtl: true },
   { name: 'minDelay 10 min (from publication) loses to last-served + 2 × TTL', servers: { A: 1, B: 5 }, replacedTtl: 300, policy: { minDelay: 10 * MIN }, want: 605, waitsForTtl: true },
   { name: 'minDelay dominates alreadyServed too', servers: { A: 5 }, replacedTtl: 300, alreadyServed: true, policy: { minDelay: 2 * MIN }, want: 120, waitsForTtl: false },
+  { name: 'margin 5 s is added to last served + 2 × TTL 1 (whole-second caches)', servers: { A: 1, B: 2 }, replacedTtl: 1, policy: { margin: 5_000 }, want: 9, waitsForTtl: true },
+  { name: 'margin is not added when no old RRset can be cached', servers: { A: 1, B: 2 }, replacedTtl: null, policy: { margin: 5_000 }, want: 2, waitsForTtl: false },
+  { name: 'margin is not added when the records were already served', servers: { A: 3 }, replacedTtl: 60, alreadyServed: true, policy: { margin: 5_000 }, want: 3, waitsForTtl: false },
   { name: 'a server clock-skewed before publication counts from publication', servers: { A: -30 }, replacedTtl: 300, want: 600, waitsForTtl: true },
   { name: 'no servers observed → counts from publication', servers: {}, replacedTtl: 300, want: 600, waitsForTtl: true },
 ];
