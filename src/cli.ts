@@ -14,7 +14,7 @@ const USAGE = `usage: danehook <pre-deploy|deploy|post-deploy|status|plan> [opti
   --id ID              which certificates[] entry
   --pem FILE | --cert FILE [--chain FILE] [--key FILE]    (none: the ACME client's environment)
   deploy: --wait (block until done) | --detach (finish in a detached background process) | --retry
-          --live-cert FILE (the certificate the service presents now, when danehook cannot probe it)
+          --live-cert FILE|none (what the service presents now, when danehook cannot probe it)
   plan:   --offline (no DNS queries: desired records only)
   --force              apply a plan that violates a safety check (use with care)
 exit codes: 0 ok, 64 usage, 65 bad data, 69 unavailable, 70 internal, 74 I/O, 75 temporary,

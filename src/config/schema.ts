@@ -103,7 +103,8 @@ const certificateSchema = z
   install: installSchema.optional(),
   /**
    * The certificate the service presents now, when danehook cannot see it otherwise (probe off,
-   * or behind NAT) — e.g. certbot's old live/<name>/fullchain.pem. Read once, on adoption.
+   * or behind NAT) — e.g. certbot's old live/<name>/fullchain.pem — or "none" when nothing is
+   * served yet. Read only while the live certificate is unknown (adoption).
    */
   live: z.string().min(1).optional(),
   reload: argv.optional(),

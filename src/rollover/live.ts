@@ -70,6 +70,7 @@ type Discovery = { live: Live | null; from: string } | { unknown: string };
 /** I/O: find the live certificate(s) by the rules in the header; never writes. */
 export async function discoverLive(s: Session, entry: CertificateEntry, ttl: number): Promise<Discovery> {
   const stated = s.ctx.options.liveCert ?? entry.live;
+  if (stated === 'none') return { live: null, from: 'the operator stating that nothing is served yet' };
   if (stated) {
     try {
       return { live: computeLive(entry, [readChainFile(stated)], ttl, 'operator'), from: stated };
@@ -108,7 +109,7 @@ export async function discoverLive(s: Session, entry: CertificateEntry, ttl: num
       `the certificate the service of "${entry.id}" presents now is unknown: ${probeSaid}` +
       (existing.length > 0 ? ', and a TLSA RRset exists that danehook must keep valid' : '') +
       `. Publishing only the new certificate's records could break DANE for it. Configure probe.addresses (an address where the service answers), ` +
-      `or state the live certificate: "live: /path/to/current/fullchain.pem" in the entry or "danehook deploy --live-cert FILE"`,
+      `or state the live certificate: "live: /path/to/current/fullchain.pem" in the entry or "danehook deploy --live-cert FILE" ("none" when nothing is served yet)`,
   };
 }
 

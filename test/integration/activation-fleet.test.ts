@@ -99,7 +99,7 @@ test('records removed behind our back: no activation until published and propaga
   t.after(() => { ws.remove(); removeCertDir(ca); });
   const [a, b] = [1, 2].map(() => makeLeaf(ca, ['mx.example.test']));
   const fullchain = join(ws.dir, 'fullchain.pem');
-  const config = writeConfig(ws, bind, { install: { fullchain }, reload: ['true'], probe: { protocol: 'none' } });
+  const config = writeConfig(ws, bind, { install: { fullchain }, reload: ['true'], probe: { protocol: 'none' }, live: 'none' });
   assert.equal((await runCli(['deploy', '--wait', '-c', config, '--pem', a!.combinedPath], { timeoutMs: 30_000 })).code, 0);
   assert.equal((await runCli(['deploy', '-c', config, '--pem', b!.combinedPath])).code, 0);
   assert.equal((await runCli(['post-deploy', '-c', config])).code, 0);

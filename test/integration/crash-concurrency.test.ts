@@ -59,7 +59,7 @@ async function setup(t: Ctx) {
     id: 'www', domains: ['www.example.test'], ports: [443],
     install: { fullchain: join(ws.dir, 'www-fullchain.pem'), key: join(ws.dir, 'www-key.pem') },
     reload: ['true'],
-    probe: { protocol: 'none' },
+    probe: { protocol: 'none' }, live: 'none',
   });
   const config = ws.writeConfig(settings);
   const monitor = startPostfixOutageMonitor(bind, pf, MX, TTL);
