@@ -94,7 +94,12 @@ export async function discoverLive(s: Session, entry: CertificateEntry, ttl: num
   const owners = computeOwners(entry);
   const existing = [...(await (await s.provider()).listRecords(owners)).values()].filter((rs) => rs.records.length > 0);
   const allRefused = outcomes.length > 0 && outcomes.every((o) => !o.ok && /connection refused/.test(o.error.message));
-  if (allRefused && existing.length === 0) return { live: null, from: 'every endpoint refusing connections and no TLSA record at its names' };
+  if (allRefused && existing.length === 0) {
+    // The service is down and DANE is not in use yet. When it starts it will present the
+    // installed file, so that file's records go beside the new ones (extra records break nothing).
+    if (installed) return { live: computeLive(entry, [installed.chain], ttl, 'installed-files'), from: `${installed.path} (every endpoint refuses connections now)` };
+    return { live: null, from: 'every endpoint refusing connections and no TLSA record at its names' };
+  }
   if (installed) {
     const live = computeLive(entry, [installed.chain], ttl, 'installed-files');
     const served = existing.flatMap((rs) => rs.records.map((rdata) => ({ name: rs.name, ttl: 0, rdata })));

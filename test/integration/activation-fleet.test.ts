@@ -36,7 +36,7 @@ test('custom activate command gets the staged files (live learned by probing); i
   const config = writeConfig(ws, bind, { activate: ['sh', '-c', push], probe });
   const r = await runCli(['deploy', '--wait', '-c', config, '--pem', a!.combinedPath], { timeoutMs: 30_000 });
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /live certificate of "mx" read from a probe of 127\.0\.0\.1:\d+/);
+  assert.match(r.stderr, /live certificate of "mx" \(SPKI [0-9a-f]+…\) known from a probe of 127\.0\.0\.1:\d+/);
   assert.equal(await presentedSpkiSha256('127.0.0.1', pf.smtpPort), opensslAssociation(a!.certPath, 1, 1), 'the pushed certificate is served');
   const [id, certFile, chainFile] = readFileSync(envOut, 'utf8').trim().split('\n');
   assert.equal(id, 'mx');
