@@ -117,6 +117,20 @@ const safetyRows: SafetyRow[] = [
     want: [/TLSA 2 1 1 a+…, which no certificate of this id ever had/],
   },
   {
+    name: 'a port removed from the config: emptying its owned RRset is a planned removal',
+    changes: [del(N587, GONE)],
+    existing: rrsets([N587, 3600, [GONE]]),
+    ctx: { owned: [...CTX.owned, rec(N587, GONE)], managedNames: [N25, N465] },
+    want: [],
+  },
+  {
+    name: 'a removed port keeps the live-certificate check',
+    changes: [del(N587, OLD)],
+    existing: rrsets([N587, 3600, [OLD]]),
+    ctx: { live: [...CTX.live, rec(N587, OLD)], owned: [...CTX.owned, rec(N587, OLD)], managedNames: [N25, N465] },
+    want: [/would delete _587.*matches the live certificate/],
+  },
+  {
     name: 'emptying a managed RRset (owned, not live, but the last record)',
     changes: [del(N25, GONE)],
     existing: rrsets([N25, 3600, [GONE]]),
