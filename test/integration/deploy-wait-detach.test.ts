@@ -24,7 +24,7 @@ for (const mode of ['--wait', '--detach'] as const) {
     const [a, b, c] = [1, 2, 3].map(() => makeLeaf(ca, ['mx.example.test']));
     const fullchain = join(ws.dir, 'fullchain.pem');
     copyFileSync(a!.fullchainPath, fullchain);
-    const config = ws.writeConfig(bindConfig(ws, bind, { install: { fullchain, key: join(ws.dir, 'key.pem') }, reload: ['true'], probe: { protocol: 'none' }, live: 'none' }));
+    const config = ws.writeConfig(bindConfig(ws, bind, { install: { fullchain, key: join(ws.dir, 'key.pem') }, reload: ['true'], probe: { protocol: 'none' }, live: fullchain }));
     // First rollover (no RRset before) brings B live with its records; the second one must wait 2 × TTL.
     assert.equal((await runCli(['deploy', '--wait', '-c', config, '--pem', b!.combinedPath])).code, 0);
     assert.equal(readFileSync(fullchain, 'utf8'), readFileSync(b!.fullchainPath, 'utf8'));

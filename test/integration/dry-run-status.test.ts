@@ -24,7 +24,7 @@ test('dry runs write nothing; foreign records are reported and kept', { timeout:
   const [a, b] = [1, 2].map(() => makeLeaf(ca, ['mx.example.test']));
   const fullchain = join(ws.dir, 'fullchain.pem');
   copyFileSync(a!.fullchainPath, fullchain);
-  const config = ws.writeConfig(bindConfig(ws, bind, { install: { fullchain }, reload: ['true'], probe: { protocol: 'none' }, live: 'none' }, { ttl: 1 }));
+  const config = ws.writeConfig(bindConfig(ws, bind, { install: { fullchain }, reload: ['true'], probe: { protocol: 'none' }, live: fullchain }, { ttl: 1 }));
   // Someone else's record at our name: danehook must report it and never delete it.
   assert.equal((await nsupdate(bind.primary, bind.zone, bind.keyFilePath, [`update add ${OWNER} 1 TLSA ${FOREIGN}`])).code, 0);
   await bind.waitForSecondarySync();

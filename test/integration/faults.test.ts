@@ -24,7 +24,7 @@ async function setup(t: Parameters<typeof startBind>[0], name: string, rollover:
   const [a, b] = [1, 2].map(() => makeLeaf(ca, ['mx.example.test']));
   const fullchain = join(ws.dir, 'fullchain.pem');
   copyFileSync(a!.fullchainPath, fullchain);
-  const config = ws.writeConfig(bindConfig(ws, bind, { install: { fullchain }, reload: ['true'], probe: { protocol: 'none' }, live: 'none' }, { ttl: 1, timeout: '500ms', rollover }));
+  const config = ws.writeConfig(bindConfig(ws, bind, { install: { fullchain }, reload: ['true'], probe: { protocol: 'none' }, live: fullchain }, { ttl: 1, timeout: '500ms', rollover }));
   const phase = async () => JSON.parse((await runCli(['status', '--json', '--offline', '-c', config])).stdout).certificates[0].rollovers.at(-1)?.phase ?? 'none';
   return { bind, ws, a: a!, b: b!, config, fullchain, phase };
 }

@@ -33,7 +33,7 @@ test('rollover against BIND primary + secondary', { timeout: 120_000 }, async (t
   const config = ws.writeConfig(bindConfig(ws, bind, {
     install: { fullchain, key },
     reload: ['sh', '-c', `date +%s.%N >> ${reloadLog}`],
-    probe: { protocol: 'none' }, live: 'none',
+    probe: { protocol: 'none' }, live: fullchain,
   }, { rollover: { propagationTimeout: '60s' } }));
   const served = async (server: { host: string; port: number }) => tlsaOf(await dig(server, OWNER, 'TLSA')).map((x) => x.toLowerCase()).sort();
 

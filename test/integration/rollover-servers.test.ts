@@ -29,7 +29,7 @@ for (const server of SERVERS) {
     const tlsa = (leaf: typeof a) => `3 1 1 ${opensslAssociation(leaf!.certPath, 1, 1)}`;
     const fullchain = join(ws.dir, 'fullchain.pem');
     copyFileSync(a!.fullchainPath, fullchain);
-    const config = ws.writeConfig(bindConfig(ws, dns, { install: { fullchain }, reload: ['true'], probe: { protocol: 'none' }, live: 'none' }, { ttl: 1 }));
+    const config = ws.writeConfig(bindConfig(ws, dns, { install: { fullchain }, reload: ['true'], probe: { protocol: 'none' }, live: fullchain }, { ttl: 1 }));
 
     const first = await runCli(['deploy', '-c', config, '--pem', b!.combinedPath]);
     assert.equal(first.code, 0, first.stderr);
