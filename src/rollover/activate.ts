@@ -8,6 +8,7 @@ import { installMaterial, readStagedMaterial, restoreMaterial, stagedPath, type 
 import { runServiceCommand } from '../io/service.js';
 import { resolveOwner } from '../io/accounts.js';
 import { observeServers } from './propagation.js';
+import { requireLiveKnown } from './live.js';
 import { computeProbeTargets, probeEndpoints, splitActivationTargets } from './probe.js';
 import { fromStateRecords } from '../core/state-records.js';
 import type { Session } from './session.js';
@@ -33,8 +34,14 @@ export async function activateRollover(s: Session, id: string, r: Rollover): Pro
   const es = s.entryState(id);
   const entry = s.entry(id);
   if (!es.liveKnown) {
-    const why = `"${id}": not activating: the certificate the service presents now is unknown (configure install paths, or probe addresses, so danehook can see it)`;
-    return { rollover: { ...r, lastError: why }, error: new TemporaryError(why) };
+    // Only a state written before publishing required it can get here: learn it now, so the
+    // rollover does not wait for ever (a ConfigError says what to configure).
+    try {
+      await requireLiveKnown(s, entry);
+    } catch (err) {
+      const why = `"${id}": not activating: ${(err as Error).message}`;
+      return { rollover: { ...r, lastError: why }, error: new TemporaryError(why) };
+    }
   }
   // RFC 6698 A.4 / DESIGN.md: never activate unless every authoritative server serves the records now.
   const observations = await observeServers(s, r);
