@@ -41,7 +41,9 @@ for (const mode of ['--wait', '--detach'] as const) {
     const ev = events(ws.stateDir);
     const propagated = ev.filter((e) => e.phase === 'propagated').at(-1)!;
     const activated = ev.filter((e) => e.phase === 'activated').at(-1)!;
-    const due = Date.parse(propagated.propagatedAt!) + 2 * 2 * 1000;
+    // The deadline is at least 2 × TTL after propagation (plus the configured margin, tested elsewhere).
+    const due = Date.parse(propagated.activateAfter!);
+    assert.ok(due >= Date.parse(propagated.propagatedAt!) + 2 * 2 * 1000, `deadline ${propagated.activateAfter} < propagated + 2 × TTL`);
     const late = Date.parse(activated.at) - due;
     assert.ok(late >= 0 && late <= 1000, `activation ${late} ms after the deadline`);
   });
