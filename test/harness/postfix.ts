@@ -20,6 +20,16 @@ export interface PostfixOptions {
   myhostname?: string;
   /** Listen only on this address (e.g. 127.0.0.2: another "host" behind the same name); implies IPv4 only. */
   address?: string;
+  /** Extra main.cf settings, applied last (e.g. a DANE-enforcing smtp client: dane-sender.ts). */
+  main?: Record<string, string>;
+  /** Extra master.cf lines (e.g. the smtp client service a sending instance needs). */
+  services?: string[];
+  /** Log to DIR/maillog (maillogPath) instead of the daemon log, so deliveries can be counted alone. */
+  maillogFile?: boolean;
+  /** Daemon name in logs (default "postfix"). */
+  name?: string;
+  /** Rewrites the argv that starts the master (e.g. into a private mount namespace: dane-sender.ts). */
+  wrapCommand?: (argv: string[]) => string[];
 }
 
 export interface PostfixInstance {
@@ -32,6 +42,8 @@ export interface PostfixInstance {
   smtpsPort: number | undefined;
   /** The file smtpd_tls_chain_files points at. */
   chainFile: string;
+  /** Where the mail log goes (the daemon log unless `maillogFile`). */
+  maillogPath: string;
   daemon: Daemon;
   /** I/O: replace the key+chain file atomically (the service keeps serving the old one until reload). */
   installCert(combinedPem: string): void;
@@ -61,6 +73,7 @@ export async function startPostfix(t: HarnessContext, opts: PostfixOptions = {})
   const ipv6 = opts.ipv6 ?? true;
   const smtpPort = await freePort();
   const smtpsPort = tls ? await freePort() : undefined;
+  const maillogPath = opts.maillogFile ? join(dir, 'maillog') : join(dir, 'postfix.log');
 
   // main.cf: Debian's template plus our private paths (FACTS.md: /etc/postfix/main.cf may be missing).
   copyFileSync('/usr/share/postfix/main.cf.debian', join(configDir, 'main.cf'));
@@ -80,11 +93,14 @@ export async function startPostfix(t: HarnessContext, opts: PostfixOptions = {})
       alias_database: '',
       local_recipient_maps: '',
       mynetworks: '127.0.0.0/8 [::1]/128',
-      maillog_file: '/dev/stdout',
+      maillog_file: opts.maillogFile ? maillogPath : '/dev/stdout',
+      // postlogd writes only below these prefixes.
+      ...(opts.maillogFile ? { maillog_file_prefixes: dir } : {}),
       smtpd_tls_security_level: tls ? 'may' : 'none',
       ...(tls ? { smtpd_tls_chain_files: chainFile } : {}),
       smtpd_tls_loglevel: '1',
       smtputf8_enable: 'no',
+      ...opts.main,
     })}\n`,
   );
   // master.cf: the services smtpd needs, none chrooted (the temp dir is not a chroot jail).
@@ -109,16 +125,18 @@ export async function startPostfix(t: HarnessContext, opts: PostfixOptions = {})
     'anvil unix - - n - 1 anvil',
     'scache unix - - n - 1 scache',
     'postlog unix-dgram n - n - 1 postlogd',
+    ...(opts.services ?? []),
   ];
   writeFileSync(join(configDir, 'master.cf'), `${services.join('\n')}\n`);
   // `postfix start-fg` creates the queue subdirectories itself (postfix-script check-fatal →
   // post-install create-missing), with postfix's ownership and modes.
   chownSync(dataDir, postfixUid(), -1); // data_directory belongs to mail_owner
 
+  const [command, ...args] = (opts.wrapCommand ?? ((a: string[]) => a))(['postfix', '-c', configDir, 'start-fg']);
   const daemon = await startDaemon({
-    name: 'postfix',
-    command: 'postfix',
-    args: ['-c', configDir, 'start-fg'],
+    name: opts.name ?? 'postfix',
+    command: command!,
+    args,
     logPath: join(dir, 'postfix.log'),
     ready: async () => /^220[ -]/.test(await readBanner(opts.address ?? '127.0.0.1', smtpPort)),
   });
@@ -174,6 +192,7 @@ export async function startPostfix(t: HarnessContext, opts: PostfixOptions = {})
     smtpPort,
     smtpsPort,
     chainFile,
+    maillogPath,
     daemon: wrapped,
     installCert(combinedPem: string) {
       const tmp = `${chainFile}.new`;
