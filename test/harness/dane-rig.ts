@@ -2,7 +2,8 @@
 // certificate A, BIND primary + secondary with an inline-signed zone already publishing A's TLSA
 // record (TTL 1 s), a validating caching Unbound over both servers, and a DANE-enforcing sender.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startBind, type BindHandle } from './bind.js';
 import { makeCa, makeIntermediate, makeLeaf, opensslAssociation, removeCertDir, type Ca, type CertFiles } from './certs.js';
 import { bindConfig, makeWorkspace, postfixEntry, runCli, type Workspace } from './cli.js';
@@ -16,6 +17,15 @@ export const DOMAIN = 'mx.example.test';
 export const TLSA_TTL = 1;
 
 export const tlsaOfLeaf = (leaf: CertFiles) => `3 1 1 ${opensslAssociation(leaf.certPath, 1, 1)}`;
+
+/** One rollover as `danehook status --json` reports it (times are ISO strings). */
+export interface RolloverStatus {
+  phase: string;
+  spki: string;
+  propagatedAt: string | null;
+  activateAfter: string | null;
+  activatedAt: string | null;
+}
 
 export interface DaneRig {
   bind: BindHandle;
@@ -32,7 +42,12 @@ export interface DaneRig {
   /** The certificate the receiver serves at the start. */
   first: CertFiles;
   /** I/O: the newest rollover of entry "mx" as `danehook status --json` reports it. */
-  latestRollover(): Promise<{ phase: string; spki: string } | undefined>;
+  latestRollover(): Promise<RolloverStatus | undefined>;
+  /**
+   * I/O: the last phase danehook logged in events.jsonl for the rollover to `spki` — a file read,
+   * so a fast timer is not slowed by a `status` process per tick.
+   */
+  phaseOf(spki: string): string | undefined;
 }
 
 /** I/O: start everything; proves the DANE path works (Unbound validates, posttls-finger verifies) before returning. */
@@ -65,6 +80,13 @@ export async function startDaneRig(t: HarnessContext): Promise<DaneRig> {
     { ttl: TLSA_TTL, rollover: { delayFactor: 2, propagationTimeout: '60s' } }));
   return {
     bind, receiver, unbound, sender, ws, owner, config, issuer, first,
+    phaseOf(spki) {
+      const path = join(ws.stateDir, 'events.jsonl');
+      if (!existsSync(path)) return undefined;
+      const events = readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { rollover?: string; event?: string; phase?: string; spki?: string });
+      const id = events.find((e) => e.event === 'phase' && e.phase === 'staged' && e.spki === spki)?.rollover;
+      return id === undefined ? undefined : events.filter((e) => e.rollover === id && e.event === 'phase').at(-1)?.phase;
+    },
     async latestRollover() {
       const r = await runCli(['status', '--json', '--offline', '-c', config]);
       assert.equal(r.code, 0, `status: ${r.stderr}`);

@@ -130,6 +130,8 @@ export interface MailFlow {
   readonly submitted: number;
   /** Of those, sent the moment the receiver was first seen serving a new key. */
   readonly atKeyChange: number;
+  /** Each new key the watched endpoint served (SPKI SHA-256) and when it was first seen (ms since epoch). */
+  readonly keyChanges: readonly { spki: string; at: number }[];
   /** Stop submitting (after the one in flight); resolves to the number submitted. */
   stop(): Promise<number>;
 }
@@ -150,6 +152,7 @@ export function startMailFlow(sender: DaneSender, opts: MailFlowOptions = {}): M
   const everyMs = opts.everyMs ?? 500;
   let submitted = 0;
   let atKeyChange = 0;
+  const keyChanges: { spki: string; at: number }[] = [];
   let stopped = false;
   const submit = async (what: string) => {
     submitted++;
@@ -168,6 +171,7 @@ export function startMailFlow(sender: DaneSender, opts: MailFlowOptions = {}): M
     while (!stopped) {
       const p = await fetchPresented({ ...opts.watch, mode: 'smtp' }).catch(() => undefined);
       if (p && last !== undefined && p.spkiSha256 !== last) {
+        keyChanges.push({ spki: p.spkiSha256, at: Date.now() });
         atKeyChange++;
         await submit('(key change)');
       }
@@ -184,6 +188,7 @@ export function startMailFlow(sender: DaneSender, opts: MailFlowOptions = {}): M
     get atKeyChange() {
       return atKeyChange;
     },
+    keyChanges,
     async stop() {
       stopped = true;
       await loop;
