@@ -1,7 +1,7 @@
 // The most convincing test: a real DANE-enforcing Postfix, resolving through a real validating and
 // caching Unbound over a real BIND primary + secondary, keeps delivering while danehook rolls the
 // receiver's key over 8 times (0 deferrals) — and the same rig catches a naive swap (deferrals).
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { requireBinaries } from '../harness/binaries.js';
@@ -56,51 +56,54 @@ async function rollOver(rig: DaneRig, n: number, flow: MailFlow): Promise<{ ms: 
   return { ms, runs, servedAfterDeadlineMs };
 }
 
-test(`DANE-enforcing postfix via caching Unbound: ${ROLLOVERS} danehook rollovers while mail flows, 0 deferrals`, { timeout: 180_000 }, async (t) => {
-  if (!requireBinaries(t, BINARIES)) return;
-  const rig = await startDaneRig(t);
-  const t0 = Date.now();
-  const flow = startMailFlow(rig.sender, { everyMs: 500, label: 'rollover', watch: { host: '127.0.0.1', port: rig.receiver.smtpPort } });
-  const rolls: { ms: number; runs: number; servedAfterDeadlineMs: number }[] = [];
-  for (let i = 1; i <= ROLLOVERS; i++) rolls.push(await rollOver(rig, i, flow));
-  // Keep mail flowing a little past the last cleanup (old records gone, caches expiring).
-  await sleep(2000);
-  const submitted = await flow.stop();
-  await settle(rig.sender, submitted);
-  const o = rig.sender.outcomes();
-  const seconds = ((Date.now() - t0) / 1000).toFixed(1);
-  reportFigures(`dane-sender: messages=${submitted} at-key-change=${flow.atKeyChange} sent=${o.sent} deferrals=${o.deferred} bounced=${o.bounced} dane-verified=${o.verified} rollovers=${ROLLOVERS} rollover-seconds=${rolls.map((r) => (r.ms / 1000).toFixed(1)).join(',')} served-after-deadline-seconds=${rolls.map((r) => (r.servedAfterDeadlineMs / 1000).toFixed(1)).join(',')} ttl=${TLSA_TTL}s run=${seconds}s`);
-  assert.equal(o.deferred, 0, `deferrals:\n${o.failures.join('\n')}`);
-  assert.equal(o.bounced, 0, `bounces:\n${o.failures.join('\n')}`);
-  assert.equal(o.sent, submitted, 'every message delivered');
-  assert.ok(o.verified >= o.sent, `every delivery DANE-verified (${o.verified} verified TLS sessions for ${o.sent} messages)`);
-  assert.ok(submitted >= ROLLOVERS * 4, `mail flowed throughout (${submitted} messages)`);
-  // More than one per rollover when old and new smtpd processes briefly serve side by side after a reload.
-  assert.ok(flow.atKeyChange >= ROLLOVERS, 'a message went out the moment each new key was served');
-});
+// Both at once (each its own rig on its own ports and resolver address): the whole file stays near 2.5 min.
+describe('DANE-enforcing sender', { concurrency: 2 }, () => {
+  test(`DANE-enforcing postfix via caching Unbound: ${ROLLOVERS} danehook rollovers while mail flows, 0 deferrals`, { timeout: 180_000 }, async (t) => {
+    if (!requireBinaries(t, BINARIES)) return;
+    const rig = await startDaneRig(t);
+    const t0 = Date.now();
+    const flow = startMailFlow(rig.sender, { everyMs: 500, label: 'rollover', watch: { host: '127.0.0.1', port: rig.receiver.smtpPort } });
+    const rolls: { ms: number; runs: number; servedAfterDeadlineMs: number }[] = [];
+    for (let i = 1; i <= ROLLOVERS; i++) rolls.push(await rollOver(rig, i, flow));
+    // Keep mail flowing a little past the last cleanup (old records gone, caches expiring).
+    await sleep(2000);
+    const submitted = await flow.stop();
+    await settle(rig.sender, submitted);
+    const o = rig.sender.outcomes();
+    const seconds = ((Date.now() - t0) / 1000).toFixed(1);
+    reportFigures(`dane-sender: messages=${submitted} at-key-change=${flow.atKeyChange} sent=${o.sent} deferrals=${o.deferred} bounced=${o.bounced} dane-verified=${o.verified} rollovers=${ROLLOVERS} rollover-seconds=${rolls.map((r) => (r.ms / 1000).toFixed(1)).join(',')} served-after-deadline-seconds=${rolls.map((r) => (r.servedAfterDeadlineMs / 1000).toFixed(1)).join(',')} ttl=${TLSA_TTL}s run=${seconds}s`);
+    assert.equal(o.deferred, 0, `deferrals:\n${o.failures.join('\n')}`);
+    assert.equal(o.bounced, 0, `bounces:\n${o.failures.join('\n')}`);
+    assert.equal(o.sent, submitted, 'every message delivered');
+    assert.ok(o.verified >= o.sent, `every delivery DANE-verified (${o.verified} verified TLS sessions for ${o.sent} messages)`);
+    assert.ok(submitted >= ROLLOVERS * 4, `mail flowed throughout (${submitted} messages)`);
+    // More than one per rollover when old and new smtpd processes briefly serve side by side after a reload.
+    assert.ok(flow.atKeyChange >= ROLLOVERS, 'a message went out the moment each new key was served');
+  });
 
-test('control: the same rig catches a naive swap (certificate and TLSA record replaced at once)', { timeout: 120_000 }, async (t) => {
-  if (!requireBinaries(t, BINARIES)) return;
-  const rig = await startDaneRig(t);
-  const t0 = Date.now();
-  const flow = startMailFlow(rig.sender, { everyMs: 500, label: 'naive', watch: { host: '127.0.0.1', port: rig.receiver.smtpPort } });
-  await sleep(2000); // the sender and Unbound now hold the current RRset in their caches
-  for (let i = 1; i <= NAIVE_SWAPS; i++) {
-    // What a hand-rolled renewal script does: install and reload, then replace the record.
-    const leaf = makeLeaf(rig.issuer, [DOMAIN]);
-    rig.receiver.installCert(readFileSync(leaf.combinedPath, 'utf8'));
-    await rig.receiver.reload();
-    const u = await nsupdate(rig.bind.primary, rig.bind.zone, rig.bind.keyFilePath, [
-      `update delete ${rig.owner} TLSA`,
-      `update add ${rig.owner} ${TLSA_TTL} TLSA ${tlsaOfLeaf(leaf)}`,
-    ]);
-    assert.equal(u.code, 0, u.stderr);
-    await sleep(4000);
-  }
-  const submitted = await flow.stop();
-  await sleep(1000);
-  const o = rig.sender.outcomes();
-  reportFigures(`dane-sender-control: messages=${submitted} at-key-change=${flow.atKeyChange} naive-swaps=${NAIVE_SWAPS} sent=${o.sent} deferrals=${o.deferred} not-verified=${o.notVerified} no-matching-tlsa=${o.noMatchingTlsa} run=${((Date.now() - t0) / 1000).toFixed(1)}s`);
-  assert.ok(o.deferred >= 1, 'a naive swap must defer mail at a DANE-enforcing sender');
-  assert.ok(o.notVerified + o.noMatchingTlsa >= 1, `deferred for DANE reasons:\n${o.failures.join('\n')}`);
+  test('control: the same rig catches a naive swap (certificate and TLSA record replaced at once)', { timeout: 120_000 }, async (t) => {
+    if (!requireBinaries(t, BINARIES)) return;
+    const rig = await startDaneRig(t);
+    const t0 = Date.now();
+    const flow = startMailFlow(rig.sender, { everyMs: 500, label: 'naive', watch: { host: '127.0.0.1', port: rig.receiver.smtpPort } });
+    await sleep(2000); // the sender and Unbound now hold the current RRset in their caches
+    for (let i = 1; i <= NAIVE_SWAPS; i++) {
+      // What a hand-rolled renewal script does: install and reload, then replace the record.
+      const leaf = makeLeaf(rig.issuer, [DOMAIN]);
+      rig.receiver.installCert(readFileSync(leaf.combinedPath, 'utf8'));
+      await rig.receiver.reload();
+      const u = await nsupdate(rig.bind.primary, rig.bind.zone, rig.bind.keyFilePath, [
+        `update delete ${rig.owner} TLSA`,
+        `update add ${rig.owner} ${TLSA_TTL} TLSA ${tlsaOfLeaf(leaf)}`,
+      ]);
+      assert.equal(u.code, 0, u.stderr);
+      await sleep(4000);
+    }
+    const submitted = await flow.stop();
+    await sleep(1000);
+    const o = rig.sender.outcomes();
+    reportFigures(`dane-sender-control: messages=${submitted} at-key-change=${flow.atKeyChange} naive-swaps=${NAIVE_SWAPS} sent=${o.sent} deferrals=${o.deferred} not-verified=${o.notVerified} no-matching-tlsa=${o.noMatchingTlsa} run=${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    assert.ok(o.deferred >= 1, 'a naive swap must defer mail at a DANE-enforcing sender');
+    assert.ok(o.notVerified + o.noMatchingTlsa >= 1, `deferred for DANE reasons:\n${o.failures.join('\n')}`);
+  });
 });
