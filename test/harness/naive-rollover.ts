@@ -18,6 +18,12 @@ async function swapCertificate(rig: DaneRig, leaf: CertFiles): Promise<void> {
   await rig.receiver.reload();
 }
 
+/** Until the flow's watcher has seen the receiver serve `leaf`'s key. */
+async function waitForKey(flow: MailFlow, leaf: CertFiles): Promise<void> {
+  const spki = opensslAssociation(leaf.certPath, 1, 1);
+  if (!(await waitFor(() => flow.keyChanges.some((c) => c.spki === spki), 10_000, 20))) throw new Error('new key not served within 10 s');
+}
+
 /**
  * I/O: danehook's steps without its wait — publish the new record beside the old one, wait until
  * every authoritative server serves it, swap at once, and once the new key is served remove the
@@ -31,16 +37,19 @@ export async function rollWithoutWaiting(rig: DaneRig, flow: MailFlow, live: Cer
   const everywhere = async () => (await Promise.all(servers.map((s) => readTlsa(s, rig.owner)))).every((rrset) => rrset.includes(record));
   if (!(await waitFor(everywhere, 10_000))) throw new Error('new record not served by every server within 10 s');
   await swapCertificate(rig, leaf);
-  const spki = opensslAssociation(leaf.certPath, 1, 1);
-  if (!(await waitFor(() => flow.keyChanges.some((c) => c.spki === spki), 10_000, 20))) throw new Error('new key not served within 10 s');
+  await waitForKey(flow, leaf);
   await update(rig, [`update delete ${rig.owner} TLSA ${tlsaOfLeaf(live)}`]);
   return leaf;
 }
 
-/** I/O: what a hand-rolled renewal script does — install and reload, then replace the record. */
-export async function swapAtOnce(rig: DaneRig): Promise<CertFiles> {
+/**
+ * I/O: what a hand-rolled renewal script does — install and reload, then replace the record (here
+ * once the new key is served, so the mismatch is certain rather than a race with postfix's reload).
+ */
+export async function swapThenPublish(rig: DaneRig, flow: MailFlow): Promise<CertFiles> {
   const leaf = makeLeaf(rig.issuer, [DOMAIN]);
   await swapCertificate(rig, leaf);
+  await waitForKey(flow, leaf);
   await update(rig, [`update delete ${rig.owner} TLSA`, `update add ${rig.owner} ${TLSA_TTL} TLSA ${tlsaOfLeaf(leaf)}`]);
   return leaf;
 }

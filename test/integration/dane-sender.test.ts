@@ -1,7 +1,7 @@
 // The most convincing test: a real DANE-enforcing Postfix, resolving through a real validating and
 // caching Unbound over a real BIND primary + secondary, keeps delivering while danehook rolls the
 // receiver's key over 8 times (0 deferrals) — and the same rig sees mail deferred when the same
-// steps skip the wait, and when certificate and record are swapped at once (the controls).
+// steps skip the wait, and when the certificate is swapped before the record (the controls).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireBinaries } from '../harness/binaries.js';
@@ -10,7 +10,7 @@ import { runCli } from '../harness/cli.js';
 import { presentedSpkiSha256 } from '../harness/dane-check.js';
 import { DOMAIN, startDaneRig, TLSA_TTL, type DaneRig } from '../harness/dane-rig.js';
 import { startMailFlow, type DaneSender, type MailFlow } from '../harness/dane-sender.js';
-import { rollWithoutWaiting, swapAtOnce } from '../harness/naive-rollover.js';
+import { rollWithoutWaiting, swapThenPublish } from '../harness/naive-rollover.js';
 import { reportFigures } from '../harness/figures.js';
 import { waitFor } from '../harness/process.js';
 
@@ -82,7 +82,7 @@ describe('DANE-enforcing sender', { concurrency: 2 }, () => {
     assert.ok(flow.atKeyChange >= ROLLOVERS, 'a message went out the moment each new key was served');
   });
 
-  test('control: the same rig catches rollovers that do not wait for caches, and a naive swap', { timeout: 150_000 }, async (t) => {
+  test('control: the same rig catches rollovers that do not wait for caches, and a swap before the record', { timeout: 150_000 }, async (t) => {
     if (!requireBinaries(t, BINARIES)) return;
     const rig = await startDaneRig(t);
     const t0 = Date.now();
@@ -98,9 +98,9 @@ describe('DANE-enforcing sender', { concurrency: 2 }, () => {
       await sleep(3000); // caches expire; the messages in flight are logged
     }
     const noWait = rig.sender.outcomes();
-    // 2. the hand-rolled script: certificate and record replaced at once.
+    // 2. the hand-rolled script: certificate swapped first, record replaced after.
     for (let i = 1; i <= NAIVE_SWAPS; i++) {
-      await swapAtOnce(rig);
+      await swapThenPublish(rig, flow);
       await sleep(4000);
     }
     const submitted = await flow.stop();
