@@ -13,7 +13,7 @@ import type { HarnessContext } from './tempdir.js';
 import { startUnbound, type UnboundHandle } from './unbound.js';
 
 export const DOMAIN = 'mx.example.test';
-/** TTL of the TLSA RRset: short, so a whole rollover takes seconds, and caches expire in whole seconds. */
+/** Default TTL of the TLSA RRset: short, so a whole rollover takes seconds; caches count it in whole seconds. */
 export const TLSA_TTL = 1;
 
 export const tlsaOfLeaf = (leaf: CertFiles) => `3 1 1 ${opensslAssociation(leaf.certPath, 1, 1)}`;
@@ -33,6 +33,8 @@ export interface DaneRig {
   unbound: UnboundHandle;
   sender: DaneSender;
   ws: Workspace;
+  /** TTL of the TLSA RRset, seconds (zone file and danehook's dns.ttl). */
+  tlsaTtl: number;
   /** The TLSA owner the sender looks up: _PORT._tcp.mx.example.test. (PORT = the receiver's). */
   owner: string;
   /** A danehook config that installs into the receiver's chain file and reloads it. */
@@ -51,7 +53,8 @@ export interface DaneRig {
 }
 
 /** I/O: start everything; proves the DANE path works (Unbound validates, posttls-finger verifies) before returning. */
-export async function startDaneRig(t: HarnessContext): Promise<DaneRig> {
+export async function startDaneRig(t: HarnessContext, opts: { tlsaTtl?: number } = {}): Promise<DaneRig> {
+  const tlsaTtl = opts.tlsaTtl ?? TLSA_TTL;
   const ca = makeCa('DANE Sender Root');
   const ws = makeWorkspace();
   t.after(() => { ws.remove(); removeCertDir(ca); });
@@ -63,7 +66,7 @@ export async function startDaneRig(t: HarnessContext): Promise<DaneRig> {
   // TTL (and negative TTL) stays longer, as in real zones.
   const bind = await startBind(t, {
     zone: 'example.test', ttl: 30, secondary: true, inlineSigned: true,
-    records: [`${owner} ${TLSA_TTL} IN TLSA ${tlsaOfLeaf(first)}`],
+    records: [`${owner} ${tlsaTtl} IN TLSA ${tlsaOfLeaf(first)}`],
   });
   assert.ok(await bind.waitForSecondarySync(), 'secondary has the signed zone');
   const unbound = await startUnbound(t, { zone: bind.zone, servers: [bind.primary, bind.secondary!], trustAnchorFile: await bind.trustAnchorFile() });
@@ -77,9 +80,9 @@ export async function startDaneRig(t: HarnessContext): Promise<DaneRig> {
   assert.ok(finger.verified, `posttls-finger does not verify the receiver by DANE:\n${finger.output}`);
 
   const config = ws.writeConfig(bindConfig(ws, bind, { domains: [DOMAIN], ports: [receiver.smtpPort], ...postfixEntry(receiver) },
-    { ttl: TLSA_TTL, rollover: { delayFactor: 2, propagationTimeout: '60s' } }));
+    { ttl: tlsaTtl, rollover: { delayFactor: 2, propagationTimeout: '60s' } }));
   return {
-    bind, receiver, unbound, sender, ws, owner, config, issuer, first,
+    bind, receiver, unbound, sender, ws, tlsaTtl, owner, config, issuer, first,
     phaseOf(spki) {
       const path = join(ws.stateDir, 'events.jsonl');
       if (!existsSync(path)) return undefined;

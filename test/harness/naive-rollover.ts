@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { makeLeaf, opensslAssociation, type CertFiles } from './certs.js';
 import { readTlsa } from './dane-check.js';
-import { DOMAIN, TLSA_TTL, tlsaOfLeaf, type DaneRig } from './dane-rig.js';
+import { DOMAIN, tlsaOfLeaf, type DaneRig } from './dane-rig.js';
 import type { MailFlow } from './dane-sender.js';
 import { nsupdate } from './dns.js';
 import { waitFor } from './process.js';
@@ -32,7 +32,7 @@ async function waitForKey(flow: MailFlow, leaf: CertFiles): Promise<void> {
 export async function rollWithoutWaiting(rig: DaneRig, flow: MailFlow, live: CertFiles): Promise<CertFiles> {
   const leaf = makeLeaf(rig.issuer, [DOMAIN]);
   const record = tlsaOfLeaf(leaf);
-  await update(rig, [`update add ${rig.owner} ${TLSA_TTL} TLSA ${record}`]);
+  await update(rig, [`update add ${rig.owner} ${rig.tlsaTtl} TLSA ${record}`]);
   const servers = [rig.bind.primary, rig.bind.secondary!];
   const everywhere = async () => (await Promise.all(servers.map((s) => readTlsa(s, rig.owner)))).every((rrset) => rrset.includes(record));
   if (!(await waitFor(everywhere, 10_000))) throw new Error('new record not served by every server within 10 s');
@@ -50,6 +50,6 @@ export async function swapThenPublish(rig: DaneRig, flow: MailFlow): Promise<Cer
   const leaf = makeLeaf(rig.issuer, [DOMAIN]);
   await swapCertificate(rig, leaf);
   await waitForKey(flow, leaf);
-  await update(rig, [`update delete ${rig.owner} TLSA`, `update add ${rig.owner} ${TLSA_TTL} TLSA ${tlsaOfLeaf(leaf)}`]);
+  await update(rig, [`update delete ${rig.owner} TLSA`, `update add ${rig.owner} ${rig.tlsaTtl} TLSA ${tlsaOfLeaf(leaf)}`]);
   return leaf;
 }
