@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { makeLeaf, opensslAssociation, type CertFiles } from './certs.js';
 import { readTlsa } from './dane-check.js';
 import { DOMAIN, tlsaOfLeaf, type DaneRig } from './dane-rig.js';
-import type { MailFlow } from './dane-sender.js';
+import type { MailFlow } from './mail-flow.js';
 import { nsupdate } from './dns.js';
 import { waitFor } from './process.js';
 

@@ -9,7 +9,8 @@ import { makeLeaf, opensslAssociation } from '../harness/certs.js';
 import { runCli } from '../harness/cli.js';
 import { presentedSpkiSha256 } from '../harness/dane-check.js';
 import { DOMAIN, startDaneRig, type DaneRig } from '../harness/dane-rig.js';
-import { startMailFlow, type DaneSender, type MailFlow } from '../harness/dane-sender.js';
+import type { DaneSender } from '../harness/dane-sender.js';
+import { startMailFlow, type MailFlow } from '../harness/mail-flow.js';
 import { rollWithoutWaiting, swapThenPublish } from '../harness/naive-rollover.js';
 import { reportFigures } from '../harness/figures.js';
 import { waitFor } from '../harness/process.js';
@@ -73,7 +74,7 @@ describe('DANE-enforcing sender', { concurrency: 2 }, () => {
     await settle(rig.sender, submitted);
     const o = rig.sender.outcomes();
     const seconds = ((Date.now() - t0) / 1000).toFixed(1);
-    reportFigures(`dane-sender: messages=${submitted} at-key-change=${flow.atKeyChange} sent=${o.sent} deferrals=${o.deferred} bounced=${o.bounced} dane-verified=${o.verified} rollovers=${ROLLOVERS} rollover-seconds=${rolls.map((r) => (r.ms / 1000).toFixed(1)).join(',')} served-after-deadline-seconds=${rolls.map((r) => (r.servedAfterDeadlineMs / 1000).toFixed(1)).join(',')} ttl=${rig.tlsaTtl}s run=${seconds}s`);
+    reportFigures(`dane-sender: messages=${submitted} at-key-change=${flow.atKeyChange} sent=${o.sent} deferrals=${o.deferred} bounced=${o.bounced} dane-verified=${o.verified} rollovers=${ROLLOVERS} rollover-seconds=${rolls.map((r) => (r.ms / 1000).toFixed(1)).join(',')} served-after-deadline-seconds=${rolls.map((r) => (r.servedAfterDeadlineMs / 1000).toFixed(1)).join(',')} timer-runs=${rolls.reduce((n, r) => n + r.runs, 0)} ttl=${rig.tlsaTtl}s run=${seconds}s`);
     assert.equal(o.deferred, 0, `deferrals:\n${o.failures.join('\n')}`);
     assert.equal(o.bounced, 0, `bounces:\n${o.failures.join('\n')}`);
     assert.equal(o.sent, submitted, 'every message delivered');
