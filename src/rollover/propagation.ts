@@ -43,7 +43,7 @@ export async function pollPropagation(s: Session, id: string, r: Rollover): Prom
       ? 'the records were already served with the live certificate'
       : next.replacedTtl === null
         ? 'no TLSA RRset existed before, so no cached answer can contradict the new certificate'
-        : `${s.policy.delayFactor} × TTL ${next.replacedTtl}s after the last server`;
+        : `${s.policy.delayFactor} × TTL ${next.replacedTtl}s + margin ${s.policy.margin / 1000}s after the last server`;
     s.ctx.log.info(`"${id}": every authoritative server serves the new records; activation at ${next.activateAfter} (${why})`);
     s.event({ id, rollover: r.id, event: 'phase', phase: 'propagated', propagatedAt: next.propagatedAt, activateAfter: next.activateAfter, servers: next.servers });
   } else {
