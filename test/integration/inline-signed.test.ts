@@ -40,7 +40,7 @@ test(`${DEPLOYS} deploys into an inline-signed zone under CPU load: no false 77,
   const leaves = Array.from({ length: DEPLOYS }, () => makeLeaf(ca, ['mx.signed.test']));
   const fullchain = join(ws.dir, 'fullchain.pem');
   copyFileSync(first.fullchainPath, fullchain);
-  const config = ws.writeConfig(bindConfig(ws, bind, { domains: ['mx.signed.test'], install: { fullchain }, reload: ['true'], probe: { protocol: 'none' } }, { ttl: 1, rollover: { propagationTimeout: '60s' } }));
+  const config = ws.writeConfig(bindConfig(ws, bind, { domains: ['mx.signed.test'], install: { fullchain }, reload: ['true'], probe: { protocol: 'none' }, live: first.fullchainPath }, { ttl: 1, rollover: { propagationTimeout: '60s' } }));
 
   const burned = burnCpus(t, 2);
   const started = Date.now();

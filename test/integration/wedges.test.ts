@@ -19,7 +19,7 @@ const tlsa = (c: CertFiles) => `3 1 1 ${opensslAssociation(c.certPath, 1, 1)}`;
 
 interface Rig { bind: BindHandle; ws: Workspace; ca: Ca; a: CertFiles; fullchain: string; write(entry?: Record<string, unknown>): string }
 
-/** BIND primary + secondary; certificate A installed where the entry installs; reload `true`, no probe. */
+/** BIND primary + secondary; certificate A installed and stated live (`live:`); reload `true`, no probe. */
 async function startRig(t: TestContext): Promise<Rig> {
   const bind = await startBind(t, { zone: 'example.test', ttl: TTL, secondary: true });
   const ws = makeWorkspace();
@@ -29,7 +29,7 @@ async function startRig(t: TestContext): Promise<Rig> {
   const fullchain = join(ws.dir, 'fullchain.pem');
   copyFileSync(a.fullchainPath, fullchain);
   const write = (entry: Record<string, unknown> = {}) =>
-    ws.writeConfig(bindConfig(ws, bind, { install: { fullchain }, reload: ['true'], probe: { protocol: 'none' }, ...entry }, { ttl: TTL, timeout: '500ms', rollover: { propagationTimeout: '60s' } }));
+    ws.writeConfig(bindConfig(ws, bind, { install: { fullchain }, reload: ['true'], probe: { protocol: 'none' }, live: a.fullchainPath, ...entry }, { ttl: TTL, timeout: '500ms', rollover: { propagationTimeout: '60s' } }));
   return { bind, ws, ca, a, fullchain, write };
 }
 
