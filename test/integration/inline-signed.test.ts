@@ -15,7 +15,7 @@ import { readTlsa } from '../harness/dane-check.js';
 import { reportFigures } from '../harness/figures.js';
 import { entryStatus } from '../harness/steps.js';
 
-const DEPLOYS = Number(process.env.DANEHOOK_INLINE_DEPLOYS ?? 30);
+const DEPLOYS = 30;
 const COMPLETE_EVERY = 5;
 const OWNER = '_25._tcp.mx.signed.test.';
 
