@@ -23,6 +23,8 @@ export interface BindOptions extends ZoneOptions {
   secondary?: boolean;
   /** dnssec-policy default + inline-signing: answers carry RRSIGs, delv can validate. */
   inlineSigned?: boolean;
+  /** named worker threads (-n); default 1. More lets an UPDATE's answer overtake inline signing. */
+  threads?: number;
   /** Replace the default `grant <key> zonesub TLSA;` (e.g. to test a too-narrow policy). */
   updatePolicy?: string;
 }
@@ -106,11 +108,12 @@ zone "${relativeName(zone)}" {
 
   const daemons: Partial<Record<'primary' | 'secondary', Daemon>> = {};
   const start = async (s: ServerSetup) => {
-    // -g: foreground, log to stderr (captured); -n 1: one worker thread is plenty on loopback.
+    // -g: foreground, log to stderr (captured); -n 1: one worker thread is plenty on loopback
+    // (and serialises the UPDATE's answer behind inline signing: threads > 1 shows the lag).
     daemons[s.name] = await startDaemon({
       name: `named-${s.name}`,
       command: named,
-      args: ['-g', '-n', '1', '-c', join(tempDir, `${s.name}.conf`)],
+      args: ['-g', '-n', String(opts.threads ?? 1), '-c', join(tempDir, `${s.name}.conf`)],
       logPath: join(tempDir, `${s.name}.log`),
       cwd: tempDir,
       ready: () => servesZone({ host: '127.0.0.1', port: s.port }, zone),

@@ -34,7 +34,7 @@ function burnCpus(t: { after(fn: () => void): void }, n: number): () => number {
 
 test(`${DEPLOYS} deploys into an inline-signed zone under CPU load: no false 77, only the last certificate's records remain`, { timeout: TIMEOUT_MS }, async (t) => {
   if (!requireBinaries(t, ['named', 'dig', 'openssl'])) return;
-  const bind = await startBind(t, { zone: 'signed.test', ttl: 1, inlineSigned: true, secondary: true });
+  const bind = await startBind(t, { zone: 'signed.test', ttl: 1, inlineSigned: true, secondary: true, threads: 4 });
   const ws = makeWorkspace();
   const ca = makeCa('Inline Root');
   t.after(() => { ws.remove(); removeCertDir(ca); });
