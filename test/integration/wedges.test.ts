@@ -11,6 +11,7 @@ import { startBind, type BindHandle } from '../harness/bind.js';
 import { makeCa, makeLeaf, opensslAssociation, removeCertDir, type Ca, type CertFiles } from '../harness/certs.js';
 import { baseConfig, bindConfig, makeWorkspace, runCli, type Workspace } from '../harness/cli.js';
 import { readTlsa } from '../harness/dane-check.js';
+import { nsupdate } from '../harness/dns.js';
 import { lastRollover, sleep } from '../harness/steps.js';
 
 const TTL = 2;
@@ -47,18 +48,21 @@ async function served(bind: BindHandle, name: string): Promise<{ primary: string
 }
 const both = (records: string[]) => ({ primary: records, secondary: records });
 
-test('a port removed from the config: the next rollover completes and removes our records there', { timeout: 110_000 }, async (t) => {
-  if (!requireBinaries(t, ['named', 'dig', 'openssl'])) return;
+test('ports removed from the config: the next rollover completes and removes our records there, no one else\'s', { timeout: 110_000 }, async (t) => {
+  if (!requireBinaries(t, ['named', 'dig', 'nsupdate', 'openssl'])) return;
   const rig = await startRig(t);
-  const [b, c] = [makeLeaf(rig.ca, ['mx.example.test']), makeLeaf(rig.ca, ['mx.example.test'])];
-  const config = rig.write({ ports: [25, 587] });
+  const [b, c, other] = [1, 2, 3].map(() => makeLeaf(rig.ca, ['mx.example.test'])) as [CertFiles, CertFiles, CertFiles];
+  const config = rig.write({ ports: [25, 465, 587] });
   await rollOver(config, b);
-  assert.deepEqual(await served(rig.bind, owner(25)), both([tlsa(b)]));
-  assert.deepEqual(await served(rig.bind, owner(587)), both([tlsa(b)]));
+  for (const port of [25, 465, 587]) assert.deepEqual(await served(rig.bind, owner(port)), both([tlsa(b)]));
+  // Someone else's record at _465 (not danehook's): it must survive the port's retirement.
+  const r = await nsupdate(rig.bind.primary, rig.bind.zone, rig.bind.keyFilePath, [`update add ${owner(465)} ${TTL} TLSA ${tlsa(other)}`]);
+  assert.equal(r.code, 0, r.stderr);
 
   rig.write({ ports: [25] });
   await rollOver(config, c);
   assert.deepEqual(await served(rig.bind, owner(587)), both([]), 'our records at _587._tcp are gone');
+  assert.deepEqual(await served(rig.bind, owner(465)), both([tlsa(other)]), 'at _465._tcp only the record that is not ours remains');
   assert.deepEqual(await served(rig.bind, owner(25)), both([tlsa(c)]), "_25._tcp has only the new certificate's record");
   assert.equal(readFileSync(rig.fullchain, 'utf8'), readFileSync(c.fullchainPath, 'utf8'), 'the new certificate is installed');
 });
