@@ -1,6 +1,6 @@
 // `danehook plan`: what `deploy` would publish for a certificate, as zone-file lines, nsupdate lines
 // and JSON. With DNS access it also shows the changes against what the primary serves. No writes.
-import { computeCertificateRecords, findCrowdedNames } from '../core/desired.js';
+import { computeCertificateRecords, findCrowdedNames, formatLowTtlWarning } from '../core/desired.js';
 import { formatChangeJson, formatNsupdate, formatRecordJson, formatZoneLine } from '../core/format-plan.js';
 import type { Change } from '../providers/types.js';
 import { readCertificateInput } from './certificate-input.js';
@@ -28,6 +28,8 @@ export async function planCommand(ctx: CommandContext): Promise<number> {
   }
 
   const records = computeCertificateRecords(entry, bundle, ttl);
+  const lowTtl = formatLowTtlWarning(entry.id, records);
+  if (lowTtl) ctx.log.warn(lowTtl);
   for (const name of findCrowdedNames(records)) ctx.log.warn(`${name} would hold more than 12 TLSA records; some receivers ignore long RRsets`);
 
   if (ctx.options.json) {

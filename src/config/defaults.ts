@@ -13,7 +13,4 @@ export const ROLLOVER_DEFAULTS = {
   margin: 5_000,
 } as const;
 
-/** Below this TLSA TTL a rollover is dominated by the margin and resolvers' clamping: warn. */
-export const LOW_TTL_WARNING_SECONDS = 60;
-
 export const DEFAULT_STATE_DIR = '/var/lib/danehook';

@@ -48,6 +48,16 @@ export function computeDesiredRecords(entry: EntryShape, certificates: ChainForT
   return out;
 }
 
+/** A TLSA TTL below this is dominated by the activation margin and by resolvers' clamping. */
+export const LOW_TTL_SECONDS = 60;
+
+/** The warning for records with a TTL below LOW_TTL_SECONDS, or undefined. */
+export function formatLowTtlWarning(id: string, records: TlsaRecord[]): string | undefined {
+  const low = [...new Set(records.filter((x) => x.ttl < LOW_TTL_SECONDS).map((x) => x.ttl))].sort((a, b) => a - b);
+  if (low.length === 0) return undefined;
+  return `"${id}": TLSA TTL ${low.join(', ')}s is below ${LOW_TTL_SECONDS}s: resolvers may clamp it upwards and the activation margin dominates; use 300s or more in production`;
+}
+
 /** Names holding more than MAX_RECORDS_PER_NAME records (a warning, not an error). */
 export function findCrowdedNames(records: TlsaRecord[]): string[] {
   const counts = new Map<string, number>();

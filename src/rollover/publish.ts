@@ -8,7 +8,7 @@ import { formatChangeJson } from '../core/format-plan.js';
 import type { RRset } from '../providers/types.js';
 import type { Session } from './session.js';
 import { confirmApplied } from './records.js';
-import { LOW_TTL_WARNING_SECONDS } from '../config/defaults.js';
+import { formatLowTtlWarning } from '../core/desired.js';
 import { requireLiveKnown } from './live.js';
 
 export async function publishRollover(s: Session, id: string, r: Rollover): Promise<Rollover> {
@@ -38,10 +38,8 @@ export async function publishRollover(s: Session, id: string, r: Rollover): Prom
     s.ctx.log.info(`dry run: would publish ${changes.length} record(s) for "${id}": ${JSON.stringify(changes.map(formatChangeJson))}`);
     return r;
   }
-  const lowTtl = [...new Set(desired.filter((x) => x.ttl < LOW_TTL_WARNING_SECONDS).map((x) => x.ttl))];
-  if (lowTtl.length > 0) {
-    s.ctx.log.warn(`"${id}": TLSA TTL ${lowTtl.join(', ')}s is below ${LOW_TTL_WARNING_SECONDS}s: resolvers may clamp it upwards and the activation margin dominates; use 300s or more in production`);
-  }
+  const lowTtl = formatLowTtlWarning(id, desired);
+  if (lowTtl) s.ctx.log.warn(lowTtl);
   // Own the records before sending the UPDATE: if the run dies (or the read-back fails) after
   // the server applied it, the records are still ours to clean up later, never "not ours" forever.
   es.owned = unionRecords(fromStateRecords(es.owned), desired).map(toStateRecord);
