@@ -15,6 +15,7 @@ import { toStateRecord } from '../core/state-records.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { formatMaterial, removeOrphanStagedDirs, writeStagedFiles } from '../io/files.js';
 import { requireLiveKnown } from '../rollover/live.js';
+import { computeKeyType, computeKeyTypeField } from '../core/key-type.js';
 import { publishRollover } from '../rollover/publish.js';
 import { closeSession, openSession, type Session } from '../rollover/session.js';
 import { waitForRollovers } from '../rollover/wait.js';
@@ -35,7 +36,7 @@ async function stageAndPublish(s: Session, input: CertificateInput, fingerprint:
   const { entry, bundle } = input;
   const id = entry.id;
   // Before anything is written: the certificate served now must be known (exit 78 otherwise).
-  await requireLiveKnown(s, entry);
+  await requireLiveKnown(s, entry, computeKeyType(bundle.leaf.spki) ?? undefined);
   const now = s.now();
   const sup = supersedePending(s.entryState(id), now);
   for (const old of sup.superseded) {
@@ -52,6 +53,7 @@ async function stageAndPublish(s: Session, input: CertificateInput, fingerprint:
     fingerprint,
     notAfter: bundle.leaf.notAfter.toISOString(),
     notBefore: bundle.leaf.notBefore.toISOString(),
+    ...computeKeyTypeField(bundle.leaf.spki),
     stagedDir: `staged/${id}/${rolloverId}`,
     records: computeCertificateRecords(entry, bundle, input.loaded.config.dns.ttl).map(toStateRecord),
     replacedTtl: null,

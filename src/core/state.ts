@@ -5,6 +5,7 @@ import { z } from 'zod';
 export const STATE_VERSION = 1;
 
 import { PHASES } from './phases.js';
+import { KEY_TYPES } from './key-type.js';
 
 export { PHASES, ACTIVE_PHASES, type Phase } from './phases.js';
 
@@ -25,6 +26,8 @@ export const liveSchema = z.strictObject({
   notAfter: iso,
   /** Absent in states written before it was recorded. */
   notBefore: iso.optional(),
+  /** What the probe offers to see this certificate among others (absent in states before it was kept). */
+  keyType: z.enum(KEY_TYPES).optional(),
   /** Records of every certificate presented (all of them are live when endpoints differ). */
   records: z.array(stateRecordSchema),
   source: z.enum(['installed-files', 'probe', 'activation', 'operator']),
@@ -41,6 +44,7 @@ export const rolloverSchema = z.strictObject({
   notAfter: iso,
   /** Absent in states written before it was recorded. */
   notBefore: iso.optional(),
+  keyType: z.enum(KEY_TYPES).optional(),
   /** Staged files, relative to stateDir. */
   stagedDir: z.string().regex(/^staged\/[A-Za-z0-9._-]+\/[a-z0-9-]+$/),
   records: z.array(stateRecordSchema),

@@ -1,11 +1,14 @@
 // Probe a live TLS endpoint (implicit TLS or STARTTLS for SMTP/IMAP/POP3) and return the certificate
 // chain it presents, for the post-activation DANE check (DESIGN.md step 5). Certificates are not
 // verified here (rejectUnauthorized: false): DANE matching is core/tlsa-match.ts's job.
+import { X509Certificate } from 'node:crypto';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DanehookError, UnavailableError, toDanehookError } from '../errors.js';
+import { computeKeyType, formatKeyType, type KeyType } from '../core/key-type.js';
 import { formatHostPort } from './host-port.js';
+import { computeHandshakeOffer } from './probe-offer.js';
 import { LineReader, ProbeDialogError, runImapStarttls, runPop3Stls, runSmtpStarttls } from './probe-dialects.js';
 
 export type ProbeProtocol = 'smtp' | 'imap' | 'pop3' | 'tls';
@@ -20,6 +23,11 @@ export interface ProbeTarget {
   protocol?: ProbeProtocol;
   /** Whole probe, connect to handshake; default 10 s. */
   timeoutMs?: number;
+  /**
+   * Offer only this key type's signature algorithms (and TLS 1.2 suites), so a service with an RSA
+   * and an ECDSA certificate must present the one of this type; default: offer every type.
+   */
+  keyType?: KeyType;
 }
 
 export interface ProbeResult {
@@ -33,6 +41,10 @@ export interface ProbeResult {
   servername: string | undefined;
   /** e.g. "TLSv1.3" */
   tlsVersion: string | null;
+  /** The presented leaf's key type (null: one TLS cannot authenticate with). */
+  keyType: KeyType | null;
+  /** The key type the probe restricted itself to, if any. */
+  offered: KeyType | null;
   elapsedMs: number;
 }
 
@@ -99,12 +111,17 @@ const NET_ERRORS: Record<string, string> = {
   EAI_AGAIN: 'host name lookup failed temporarily',
 };
 
-function describeFailure(err: unknown, stage: string): string {
+function describeFailure(err: unknown, stage: string, offered: KeyType | undefined): string {
   if (err instanceof ProbeDialogError) return err.message;
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && NET_ERRORS[code]) return `${NET_ERRORS[code]} (${stage})`;
-  const message = err instanceof Error ? err.message : String(err);
-  if (typeof code === 'string' && code.startsWith('ERR_SSL')) return `TLS handshake failed: ${message}`;
+  const message = err instanceof Error ? err.message.trim() : String(err);
+  if (typeof code === 'string' && code.startsWith('ERR_SSL')) {
+    // A server with no certificate of the offered type ends the handshake (OpenSSL: alert 40,
+    // handshake_failure) instead of presenting another: say so, it is the likely cause.
+    const restricted = offered ? ` offering only ${formatKeyType(offered)} signature algorithms (does the service have a ${formatKeyType(offered)} certificate?)` : '';
+    return `TLS handshake failed${restricted}: ${message}`;
+  }
   return `${message} (${stage})`;
 }
 
@@ -153,6 +170,7 @@ export async function probeEndpoint(target: ProbeTarget): Promise<ProbeResult> {
       const s = tlsConnect({
         ...options,
         ...(servername !== undefined ? { servername } : {}),
+        ...(target.keyType ? computeHandshakeOffer(target.keyType) : {}),
         rejectUnauthorized: false, // DANE decides, not PKIX (RFC 7672 §3.1)
         ca: [], // empty trust store: the chain walk must not pick up anchors the server did not send
       });
@@ -191,6 +209,12 @@ export async function probeEndpoint(target: ProbeTarget): Promise<ProbeResult> {
     }
     const chain = readPresentedChain(tlsSocket);
     if (chain.length === 0) throw new ProbeDialogError('server presented no certificate');
+    const keyType = computeKeyType(new X509Certificate(chain[0]!).publicKey.export({ type: 'spki', format: 'der' }));
+    // OpenSSL refuses a signature scheme it did not offer, so this should not happen; if a stack
+    // let it through, the certificate is still not the one asked for.
+    if (target.keyType && keyType !== target.keyType) {
+      throw new ProbeDialogError(`server presented ${keyType ? `an ${formatKeyType(keyType)}` : 'a'} certificate although only ${formatKeyType(target.keyType)} signature algorithms were offered`);
+    }
     const result: ProbeResult = {
       chain,
       protocol,
@@ -199,6 +223,8 @@ export async function probeEndpoint(target: ProbeTarget): Promise<ProbeResult> {
       port,
       servername,
       tlsVersion: tlsSocket.getProtocol(),
+      keyType,
+      offered: target.keyType ?? null,
       elapsedMs: Date.now() - started,
     };
     // Polite close: the dialect's goodbye and TLS close_notify; destroyed shortly after regardless.
@@ -211,7 +237,7 @@ export async function probeEndpoint(target: ProbeTarget): Promise<ProbeResult> {
     return result;
   } catch (err) {
     if (err instanceof DanehookError) throw err;
-    throw new UnavailableError(`probe ${where}: ${describeFailure(err, stage)}`, { cause: err });
+    throw new UnavailableError(`probe ${where}: ${describeFailure(err, stage, target.keyType)}`, { cause: err });
   } finally {
     clearTimeout(timer);
     if (!succeeded) {

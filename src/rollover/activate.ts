@@ -11,6 +11,8 @@ import { observeServers } from './propagation.js';
 import { requireLiveKnown } from './live.js';
 import { computeProbeTargets, probeEndpoints, splitActivationTargets } from './probe.js';
 import { fromStateRecords } from '../core/state-records.js';
+import { formatKeyType } from '../core/key-type.js';
+import { computeKeyTypes, readLiveKeyType, readRolloverKeyType } from './key-types.js';
 import type { Session } from './session.js';
 
 export interface StepResult {
@@ -20,9 +22,11 @@ export interface StepResult {
 
 /** After a rollback, say whether the endpoints present the live certificate again. */
 async function confirmRestored(s: Session, id: string, entry: ReturnType<Session['entry']>): Promise<void> {
-  const live = fromStateRecords(s.entryState(id).live?.records ?? []);
+  const es = s.entryState(id);
+  const live = fromStateRecords(es.live?.records ?? []);
   if (live.length === 0) return;
-  const verdicts = await probeEndpoints(await computeProbeTargets(s, entry).catch(() => []), live, { graceMs: entry.probe.grace, allParams: false });
+  const keyTypes = computeKeyTypes(readLiveKeyType(entry, es));
+  const verdicts = await probeEndpoints(await computeProbeTargets(s, entry).catch(() => []), live, { graceMs: entry.probe.grace, allParams: false, keyTypes });
   for (const v of verdicts) (v.ok ? s.ctx.log.info : s.ctx.log.error)(`after rollback: ${v.target} ${v.ok ? 'presents the previous certificate again' : v.detail}`);
 }
 
@@ -37,7 +41,7 @@ export async function activateRollover(s: Session, id: string, r: Rollover): Pro
     // Only a state written before publishing required it can get here: learn it now, so the
     // rollover does not wait for ever (a ConfigError says what to configure).
     try {
-      await requireLiveKnown(s, entry);
+      await requireLiveKnown(s, entry, readRolloverKeyType(s, r));
     } catch (err) {
       const why = `"${id}": not activating: ${(err as Error).message}`;
       return { rollover: { ...r, lastError: why }, error: new TemporaryError(why) };
@@ -66,6 +70,7 @@ export async function activateRollover(s: Session, id: string, r: Rollover): Pro
   const backup = backupDir(s, id, r);
   const timeoutMs = entry.reloadTimeout;
   const stateDir = s.loaded.config.stateDir;
+  let probed: { keyType: string | null; endpoints: number } | undefined;
   try {
     installMaterial(targets, material, backup, mode, owner);
     if (entry.activate) {
@@ -83,14 +88,19 @@ export async function activateRollover(s: Session, id: string, r: Rollover): Pro
     }
     if (entry.reload) await runServiceCommand(entry.reload, { timeoutMs, what: 'reload' });
     // Installing and reloading prove nothing: check what clients see at every address.
+    // Offer only the new certificate's key type: a service that also holds another entry's
+    // certificate (RSA beside ECDSA) would otherwise show whichever it prefers.
+    const keyType = readRolloverKeyType(s, r);
     const { mustBeNew, others } = splitActivationTargets(await computeProbeTargets(s, entry), Boolean(entry.activate));
-    const verdicts = await probeEndpoints(mustBeNew, fromStateRecords(r.records), { graceMs: entry.probe.grace, allParams: true });
+    const verdicts = await probeEndpoints(mustBeNew, fromStateRecords(r.records), { graceMs: entry.probe.grace, allParams: true, keyTypes: computeKeyTypes(keyType) });
     const bad = verdicts.filter((v) => !v.ok);
     if (bad.length > 0) throw new UnavailableError(`probe: ${bad.map((v) => `${v.target} ${v.detail}`).join('; ')}`);
-    if (verdicts.length > 0) s.ctx.log.info(`"${id}": ${verdicts.length} endpoint(s) present the new certificate`);
+    if (verdicts.length > 0) s.ctx.log.info(`"${id}": ${verdicts.length} endpoint(s) present the new ${keyType ? `${formatKeyType(keyType)} ` : ''}certificate${keyType ? ` (probed offering ${formatKeyType(keyType)} only)` : ''}`);
+    probed = { keyType: keyType ?? null, endpoints: verdicts.length };
     // Other hosts behind the name keep their certificate until their own danehook activates.
-    const published = [...fromStateRecords(s.entryState(id).live?.records ?? []), ...fromStateRecords(r.records)];
-    for (const v of await probeEndpoints(others, published, { graceMs: 0, allParams: false })) {
+    const published = [...fromStateRecords(es.live?.records ?? []), ...fromStateRecords(r.records)];
+    const otherTypes = computeKeyTypes(readLiveKeyType(entry, es), keyType);
+    for (const v of await probeEndpoints(others, published, { graceMs: 0, allParams: false, keyTypes: otherTypes })) {
       if (!v.ok) s.ctx.log.warn(`"${id}": other host ${v.target} ${v.detail}`);
     }
   } catch (err) {
@@ -107,9 +117,9 @@ export async function activateRollover(s: Session, id: string, r: Rollover): Pro
   }
 
   const now = s.now().toISOString();
-  es.live = { spki: r.spki, fingerprint: r.fingerprint, notAfter: r.notAfter, ...(r.notBefore ? { notBefore: r.notBefore } : {}), records: r.records, source: 'activation' };
+  es.live = { spki: r.spki, fingerprint: r.fingerprint, notAfter: r.notAfter, ...(r.notBefore ? { notBefore: r.notBefore } : {}), ...(r.keyType ? { keyType: r.keyType } : {}), records: r.records, source: 'activation' };
   es.liveKnown = true;
-  s.event({ id, rollover: r.id, event: 'phase', phase: 'activated', activateAfter: r.activateAfter });
+  s.event({ id, rollover: r.id, event: 'phase', phase: 'activated', activateAfter: r.activateAfter, ...(probed ? { probed } : {}) });
   s.ctx.log.info(`"${id}": activated the new certificate (SPKI ${r.spki.slice(0, 16)}…)`);
   return { rollover: { ...r, phase: 'activated', activatedAt: now, lastError: null } };
 }

@@ -5,6 +5,8 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { TemporaryError, UnsafePlanError } from '../errors.js';
 import { computeProbeTargets, probeEndpoints } from './probe.js';
+import { computeKeyTypes, readLiveKeyType, readRolloverKeyType } from './key-types.js';
+import { isPending } from '../core/phases.js';
 import { computeEntryRequiredRecords, computeLiveRecords, computeOwners, computeRequiredRecords } from '../core/desired.js';
 import { checkPlanSafety, computeCleanup } from '../core/plan.js';
 import type { Rollover } from '../core/state.js';
@@ -37,7 +39,11 @@ export async function cleanupRollover(s: Session, id: string, r: Rollover): Prom
   // Fleet safety: several hosts behind one name must all present a certificate the remaining
   // records match before the old records go.
   if (changes.length > 0) {
-    const verdicts = await probeEndpoints(await computeProbeTargets(s, entry), desired, { graceMs: 0, allParams: false });
+    // Each endpoint is asked for this id's certificate by its key type (the live one first): a
+    // service holding another entry's certificate of another type must not answer for this one.
+    const pending = es.rollovers.filter((x) => x !== r && isPending(x.phase));
+    const keyTypes = computeKeyTypes(readLiveKeyType(entry, es), ...pending.map((x) => readRolloverKeyType(s, x)));
+    const verdicts = await probeEndpoints(await computeProbeTargets(s, entry), desired, { graceMs: 0, allParams: false, keyTypes });
     const bad = verdicts.filter((v) => !v.ok);
     if (bad.length > 0) {
       const why = `"${id}": cleanup postponed: ${bad.map((v) => `${v.target} ${v.detail}`).join('; ')}`;

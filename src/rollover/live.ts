@@ -11,7 +11,8 @@ import { containsAll, fromStateRecords, toStateRecord } from '../core/state-reco
 import { ConfigError } from '../errors.js';
 import { formatHostPort } from '../io/host-port.js';
 import type { ProbeOutcome } from '../io/probe.js';
-import { computeProbeTargets } from './probe.js';
+import { computeProbeTargets, computeSharesEndpoint } from './probe.js';
+import { computeKeyType, computeKeyTypeField, type KeyType } from '../core/key-type.js';
 import type { Session } from './session.js';
 
 type Chain = Pick<CertificateBundle, 'leaf' | 'chain'>;
@@ -25,6 +26,7 @@ export function computeLive(entry: CertificateEntry, chains: Chain[], ttl: numbe
     fingerprint: computeCertFingerprint(leaf.der),
     notAfter: leaf.notAfter.toISOString(),
     notBefore: leaf.notBefore.toISOString(),
+    ...computeKeyTypeField(leaf.spki),
     records: computeDesiredRecords(entry, chains, ttl).map(toStateRecord),
     source,
     ...(others.length > 0 ? { others } : {}),
@@ -67,8 +69,13 @@ function presentedChains(outcomes: ProbeOutcome[]): { chains: Chain[]; where: st
 
 type Discovery = { live: Live | null; from: string } | { unknown: string };
 
-/** I/O: find the live certificate(s) by the rules in the header; never writes. */
-export async function discoverLive(s: Session, entry: CertificateEntry, ttl: number): Promise<Discovery> {
+/**
+ * I/O: find the live certificate(s) by the rules in the header; never writes. Where another entry
+ * shares an endpoint (RSA and ECDSA certificates for one name), the probe offers only this entry's
+ * key type — the installed file's, else `keyType` (the renewal's) — or it would see whichever
+ * certificate the server prefers and take the other entry's for this one's.
+ */
+export async function discoverLive(s: Session, entry: CertificateEntry, ttl: number, keyType?: KeyType): Promise<Discovery> {
   const stated = s.ctx.options.liveCert ?? entry.live;
   if (stated === 'none') return { live: null, from: 'the operator stating that nothing is served yet' };
   if (stated) {
@@ -79,7 +86,9 @@ export async function discoverLive(s: Session, entry: CertificateEntry, ttl: num
     }
   }
   const installed = readInstalledChain(entry);
-  const targets = await computeProbeTargets(s, entry);
+  const shared = computeSharesEndpoint(s.loaded.config.certificates, entry);
+  const restrict = shared ? ((installed && computeKeyType(installed.chain.leaf.spki)) ?? keyType) : undefined;
+  const targets = (await computeProbeTargets(s, entry)).map((t) => (restrict ? { ...t, keyType: restrict } : t));
   const outcomes = targets.length > 0 ? await (await import('../io/probe.js')).probeAll(targets) : [];
   const presented = presentedChains(outcomes);
   if (presented.chains.length > 0) {
@@ -121,12 +130,12 @@ export async function discoverLive(s: Session, entry: CertificateEntry, ttl: num
 /**
  * Make sure the live certificate of `entry` is known (learned once, or re-learned by a later run
  * while it is unknown); throws ConfigError (78) saying what to configure. An operator's explicit
- * `--live-cert` replaces what was known.
+ * `--live-cert` replaces what was known. `keyType`: see discoverLive.
  */
-export async function requireLiveKnown(s: Session, entry: CertificateEntry): Promise<void> {
+export async function requireLiveKnown(s: Session, entry: CertificateEntry, keyType?: KeyType): Promise<void> {
   const es = s.entryState(entry.id);
   if (es.liveKnown && !s.ctx.options.liveCert) return;
-  const found = await discoverLive(s, entry, s.loaded.config.dns.ttl);
+  const found = await discoverLive(s, entry, s.loaded.config.dns.ttl, keyType);
   if ('unknown' in found) throw new ConfigError(found.unknown);
   es.live = found.live;
   es.liveKnown = true;

@@ -5,6 +5,8 @@ import { networkInterfaces } from 'node:os';
 import type { CertificateEntry } from '../config/schema.js';
 import { formatTlsaOwner, type TlsaRecord } from '../core/tlsa.js';
 import { computeTlsaMatch } from '../core/tlsa-match.js';
+import { computeOwners } from '../core/desired.js';
+import { formatKeyType, type KeyType } from '../core/key-type.js';
 import { parseHostPort, formatHostPort } from '../io/host-port.js';
 import type { ProbeTarget } from '../io/probe.js';
 import type { Session } from './session.js';
@@ -64,32 +66,77 @@ async function resolveAddresses(s: Session, domain: string): Promise<string[]> {
   return all.map((a) => a.address);
 }
 
+/** Does another entry publish at one of this entry's TLSA owners (same name and port: one endpoint)? */
+export function computeSharesEndpoint(entries: readonly CertificateEntry[], entry: CertificateEntry): boolean {
+  const mine = new Set(computeOwners(entry));
+  return entries.some((e) => e.id !== entry.id && computeOwners(e).some((o) => mine.has(o)));
+}
+
 export interface ProbeVerdict {
   target: string;
   ok: boolean;
   detail: string;
+  /** Key type of the certificate judged (null: unknown, or no handshake). */
+  keyType: KeyType | null;
+}
+
+export interface ProbeEndpointsOptions {
+  graceMs: number;
+  /** Every parameter combination must match on its own (RFC 7671 §8.1), not just one record. */
+  allParams: boolean;
+  /**
+   * Key types of the certificates expected: each is tried on its own (offering only its signature
+   * algorithms), the endpoint passes when one matches. Empty or absent: one unrestricted probe.
+   */
+  keyTypes?: readonly KeyType[];
+}
+
+type ProbeModule = typeof import('../io/probe.js');
+
+/** One target, one key type (or none): probe until the chain matches, within the grace. */
+async function judgeTarget(io: ProbeModule, t: EndpointTarget, rdatas: TlsaRecord['rdata'][], keyType: KeyType | undefined, opts: ProbeEndpointsOptions): Promise<Omit<ProbeVerdict, 'target'>> {
+  const accept = (chain: Buffer[]) => {
+    const m = computeTlsaMatch(chain, rdatas);
+    return opts.allParams ? m.allParamsMatched : m.matched;
+  };
+  const kind = (k: KeyType | null) => (k ? `${formatKeyType(k)} ` : '');
+  try {
+    const r = await io.probeUntil({ ...t, keyType }, (res) => accept(res.chain), { graceMs: opts.graceMs, intervalMs: 100 });
+    const seen = r.result.keyType;
+    return r.accepted
+      ? { ok: true, keyType: seen, detail: `presents a matching ${kind(seen)}certificate` }
+      : { ok: false, keyType: seen, detail: `presents a certificate that matches none of the expected TLSA records (${kind(seen)}certificate${keyType ? `, ${formatKeyType(keyType)} offered` : ''})` };
+  } catch (err) {
+    let detail = (err as Error).message;
+    if (keyType && /TLS handshake failed/.test(detail)) {
+      // Say what the service does present when not restricted: it tells "no certificate of that
+      // type installed" from a broken service. This never passes the endpoint.
+      const any = await io.probeEndpoint({ ...t, keyType: undefined }).catch(() => undefined);
+      if (any) detail += `; offered every key type, it presents ${any.keyType ? `an ${formatKeyType(any.keyType)}` : 'a'} certificate`;
+    }
+    return { ok: false, keyType: null, detail };
+  }
 }
 
 /**
- * Probe each target until its presented chain matches `records` for its owner (every parameter
- * combination on its own when `allParams`), allowing `graceMs` for a reload to settle.
+ * Probe each target until its presented chain matches `records` for its owner, allowing `graceMs`
+ * for a reload to settle; with `keyTypes`, once per expected key type (see ProbeEndpointsOptions).
  */
-export async function probeEndpoints(targets: EndpointTarget[], records: TlsaRecord[], opts: { graceMs: number; allParams: boolean }): Promise<ProbeVerdict[]> {
-  const { probeUntil } = await import('../io/probe.js');
+export async function probeEndpoints(targets: EndpointTarget[], records: TlsaRecord[], opts: ProbeEndpointsOptions): Promise<ProbeVerdict[]> {
+  const io = await import('../io/probe.js');
+  const keyTypes: (KeyType | undefined)[] = opts.keyTypes && opts.keyTypes.length > 0 ? [...opts.keyTypes] : [undefined];
   return Promise.all(
     targets.map(async (t) => {
       const rdatas = records.filter((r) => r.name === t.owner).map((r) => r.rdata);
-      const label = `${t.servername} ${formatHostPort(t)} (${t.protocol})`;
-      const accept = (chain: Buffer[]) => {
-        const m = computeTlsaMatch(chain, rdatas);
-        return opts.allParams ? m.allParamsMatched : m.matched;
-      };
-      try {
-        const r = await probeUntil(t, (res) => accept(res.chain), { graceMs: opts.graceMs, intervalMs: 100 });
-        return { target: label, ok: r.accepted, detail: r.accepted ? 'presents a matching certificate' : 'presents a certificate that matches none of the expected TLSA records' };
-      } catch (err) {
-        return { target: label, ok: false, detail: (err as Error).message };
+      const target = `${t.servername} ${formatHostPort(t)} (${t.protocol})`;
+      const failures: string[] = [];
+      for (const k of keyTypes) {
+        const v = await judgeTarget(io, t, rdatas, k, opts);
+        if (v.ok) return { target, ...v };
+        failures.push(v.detail);
+        if (keyTypes.length === 1) return { target, ...v };
       }
+      return { target, ok: false, keyType: null, detail: failures.join('; ') };
     }),
   );
 }

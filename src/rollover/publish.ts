@@ -10,10 +10,11 @@ import type { Session } from './session.js';
 import { confirmApplied } from './records.js';
 import { formatLowTtlWarning } from '../core/desired.js';
 import { requireLiveKnown } from './live.js';
+import { readRolloverKeyType } from './key-types.js';
 
 export async function publishRollover(s: Session, id: string, r: Rollover): Promise<Rollover> {
   // Nothing is published until the certificate the service presents now is positively known.
-  await requireLiveKnown(s, s.entry(id));
+  await requireLiveKnown(s, s.entry(id), readRolloverKeyType(s, r));
   const es = s.entryState(id);
   const live = fromStateRecords(es.live?.records ?? []);
   const provider = await s.provider();
