@@ -23,13 +23,14 @@ const SIGALGS: Record<KeyType, string[]> = {
 
 // TLS 1.2 picks the certificate with the cipher suite: ECDHE-RSA-* needs the RSA one, ECDHE-ECDSA-*
 // an ECDSA or EdDSA one (RFC 8422 §5.1.1). A server that ignores signature_algorithms in 1.2 still
-// cannot choose the other certificate. TLS 1.3 suites (TLS_*) carry no authentication and stay.
+// cannot choose the other certificate. DSS suites (Node's default "HIGH" has DHE-DSS) go too.
+// TLS 1.3 suites (TLS_*) carry no authentication and stay.
 const EXCLUDE: Record<KeyType, string> = {
-  rsa: '!aECDSA',
-  'rsa-pss': '!aECDSA',
-  ecdsa: '!aRSA',
-  ed25519: '!aRSA',
-  ed448: '!aRSA',
+  rsa: '!aECDSA:!aDSS',
+  'rsa-pss': '!aECDSA:!aDSS',
+  ecdsa: '!aRSA:!aDSS',
+  ed25519: '!aRSA:!aDSS',
+  ed448: '!aRSA:!aDSS',
 };
 
 /**

@@ -1,12 +1,12 @@
 // Test certificates made with the openssl CLI at test time (an independent implementation, so the
 // code under test never produces its own fixtures): a small CA, intermediates, and leaves (RSA or
-// ECDSA) in a temp dir, with PEM paths, DER bytes and the PEM bundles services load.
+// ECDSA or Ed25519) in a temp dir, with PEM paths, DER bytes and the PEM bundles services load.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export type KeyType = 'rsa' | 'ecdsa';
+export type KeyType = 'rsa' | 'ecdsa' | 'ed25519';
 
 export interface CertFiles {
   /** Directory the files live in. */
@@ -43,9 +43,9 @@ function runOpenssl(args: string[], input?: string | Buffer): Buffer {
 }
 
 function keygenArgs(keyType: KeyType): string[] {
-  return keyType === 'rsa'
-    ? ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048']
-    : ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+  if (keyType === 'rsa') return ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'];
+  if (keyType === 'ed25519') return ['-algorithm', 'ED25519'];
+  return ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'];
 }
 
 let serial = Date.now();

@@ -15,6 +15,11 @@ const run = promisify(execFile);
 export interface PostfixOptions {
   /** Key followed by full chain (smtpd_tls_chain_files). Omit for a server without TLS (no STARTTLS offered). */
   combinedPem?: string;
+  /**
+   * Several key+chain files instead, e.g. ECDSA and RSA side by side (`smtpd_tls_chain_files =
+   * ecdsa.pem, rsa.pem`): each written as `file` in the instance dir, listed in this order.
+   */
+  chains?: { file: string; pem: string }[];
   /** Also listen on ::1 (inet_protocols = all). Default true. */
   ipv6?: boolean;
   myhostname?: string;
@@ -40,10 +45,12 @@ export interface PostfixInstance {
   smtpPort: number;
   /** Implicit TLS (smtpd_tls_wrappermode, as on port 465); undefined without TLS. */
   smtpsPort: number | undefined;
-  /** The file smtpd_tls_chain_files points at. */
+  /** The (first) file smtpd_tls_chain_files points at. */
   chainFile: string;
   /** Where the mail log goes (the daemon log unless `maillogFile`). */
   maillogPath: string;
+  /** Every file smtpd_tls_chain_files lists, in order (one with `combinedPem`). */
+  chainFiles: string[];
   daemon: Daemon;
   /** I/O: replace the key+chain file atomically (the service keeps serving the old one until reload). */
   installCert(combinedPem: string): void;
@@ -67,9 +74,12 @@ export async function startPostfix(t: HarnessContext, opts: PostfixOptions = {})
   const queueDir = join(dir, 'queue');
   const dataDir = join(dir, 'data');
   for (const d of [configDir, queueDir, dataDir]) mkdirSync(d, { mode: 0o755 });
-  const chainFile = join(dir, 'chain.pem');
-  const tls = opts.combinedPem !== undefined;
-  if (tls) writeFileSync(chainFile, opts.combinedPem!, { mode: 0o600 });
+  if (opts.combinedPem !== undefined && opts.chains) throw new Error('startPostfix: give combinedPem or chains, not both');
+  const chains = opts.chains ?? (opts.combinedPem !== undefined ? [{ file: 'chain.pem', pem: opts.combinedPem }] : []);
+  const chainFiles = chains.map((c) => join(dir, c.file));
+  const chainFile = chainFiles[0] ?? join(dir, 'chain.pem');
+  const tls = chains.length > 0;
+  chains.forEach((c, i) => writeFileSync(chainFiles[i]!, c.pem, { mode: 0o600 }));
   const ipv6 = opts.ipv6 ?? true;
   const smtpPort = await freePort();
   const smtpsPort = tls ? await freePort() : undefined;
@@ -97,7 +107,7 @@ export async function startPostfix(t: HarnessContext, opts: PostfixOptions = {})
       // postlogd writes only below these prefixes.
       ...(opts.maillogFile ? { maillog_file_prefixes: dir } : {}),
       smtpd_tls_security_level: tls ? 'may' : 'none',
-      ...(tls ? { smtpd_tls_chain_files: chainFile } : {}),
+      ...(tls ? { smtpd_tls_chain_files: chainFiles.join(', ') } : {}),
       smtpd_tls_loglevel: '1',
       smtputf8_enable: 'no',
       ...opts.main,
@@ -193,6 +203,7 @@ export async function startPostfix(t: HarnessContext, opts: PostfixOptions = {})
     smtpsPort,
     chainFile,
     maillogPath,
+    chainFiles,
     daemon: wrapped,
     installCert(combinedPem: string) {
       const tmp = `${chainFile}.new`;

@@ -34,9 +34,9 @@ function baseArgs(host: string, port: number, starttls: StartTls, servername?: s
   ];
 }
 
-/** I/O: the DER certificates openssl saw presented, in the order the server sent them. */
-export async function opensslPresentedChain(host: string, port: number, starttls: StartTls, servername?: string): Promise<Buffer[]> {
-  const { stdout, stderr } = await runSClient([...baseArgs(host, port, starttls, servername), '-showcerts']);
+/** I/O: the DER certificates openssl saw presented, in the order the server sent them (`extraArgs`: e.g. `-sigalgs`). */
+export async function opensslPresentedChain(host: string, port: number, starttls: StartTls, servername?: string, extraArgs: string[] = []): Promise<Buffer[]> {
+  const { stdout, stderr } = await runSClient([...baseArgs(host, port, starttls, servername), '-showcerts', ...extraArgs]);
   const blocks = [...stdout.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)];
   if (blocks.length === 0) throw new Error(`openssl s_client saw no certificate:\n${stdout}\n${stderr}`);
   return blocks.map((m) => Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'));
