@@ -7,7 +7,14 @@
 //
 // Matching: DANE-EE (usage 3) with selector 0 (full certificate) or 1 (SPKI) and matching type
 // 0 (exact), 1 (SHA-256) or 2 (SHA-512). Records of other usages never count as a match
-// (the monitor is conservative: a scenario that relies on them must not use this monitor).
+// (the monitor is conservative: a scenario that relies on them must not use this monitor) —
+// unless `parameters: 'each'`: then DANE-TA (usage 2) is matched against the presented issuers,
+// and every (usage selector mtype) combination in an RRset must match on its own (RFC 7671 §8.1).
+//
+// Several certificates for one name (RSA + ECDSA): give one endpoint per key type with `keyType`;
+// its probe offers only that type's signature algorithms, so the server must present that one.
+// `required` ("3 1 1", "2 1 1") names combinations each presented chain needs in what every
+// server serves right now: a record some live certificate needs that is missing is a violation.
 import { createHash, X509Certificate } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -25,7 +32,11 @@ export interface MonitoredEndpoint extends Endpoint {
   /** The TLSA owner clients look up for this endpoint, absolute ("_25._tcp.mx.example.test."). */
   owner: string;
   servername?: string;
+  /** Ask for this key type's certificate only (signature_algorithms, RFC 8446 §4.2.3). */
+  keyType?: MonitorKeyType;
 }
+
+export type MonitorKeyType = 'rsa' | 'ecdsa';
 
 export interface OutageMonitorOptions {
   servers: MonitoredServer[];
@@ -37,6 +48,10 @@ export interface OutageMonitorOptions {
   timeoutMs?: number;
   /** Keep at most this many violation details (the count is always exact). */
   maxDetails?: number;
+  /** 'any' (default): an RRset must hold one matching DANE-EE record; 'each': see the header. */
+  parameters?: 'any' | 'each';
+  /** Combinations ("3 1 1") every presented chain needs in each server's current RRset. */
+  required?: string[];
 }
 
 export interface Presented {
@@ -46,6 +61,8 @@ export interface Presented {
   certSha256: string;
   spki: Buffer;
   der: Buffer;
+  /** DER of the presented issuers, in issuer order (for DANE-TA). */
+  issuers: Buffer[];
 }
 
 export interface OutageReport {
@@ -60,6 +77,8 @@ export interface OutageReport {
   presentedSeen: string[];
   /** Distinct RRsets (joined) seen per server/owner, for debugging. */
   rrsetsSeen: number;
+  /** Samples in which some server's current RRset lacked a `required` combination for a presented chain. */
+  missing: number;
 }
 
 export interface OutageMonitor {
@@ -121,15 +140,31 @@ export async function fetchPresented(ep: Omit<MonitoredEndpoint, 'owner' | 'name
         const go = await readReply(raw);
         if (!go.startsWith('220')) throw new Error(`STARTTLS refused: ${go.trim()}`);
       }
-      const tls = tlsConnect({ socket: raw, servername: ep.servername, rejectUnauthorized: false });
+      const tls = tlsConnect({
+        socket: raw, servername: ep.servername, rejectUnauthorized: false,
+        // An empty trust store: the issuer walk below must see only what the server sent.
+        ca: [],
+        ...(ep.keyType ? { sigalgs: MONITOR_SIGALGS[ep.keyType] } : {}),
+      });
       try {
         await new Promise<void>((resolve, reject) => { tls.once('secureConnect', resolve); tls.once('error', reject); });
-        const peer = tls.getPeerX509Certificate();
-        if (!peer) throw new Error('no certificate presented');
+        // getPeerCertificate(true) first: called after getPeerX509Certificate() it came back empty
+        // (Node 20.20), losing the issuers.
+        const detailed = tls.getPeerCertificate(true);
+        if (!detailed || !detailed.raw) throw new Error('no certificate presented');
+        const peer = new X509Certificate(detailed.raw);
+        const type = peer.publicKey.asymmetricKeyType;
+        if (ep.keyType && type !== (ep.keyType === 'ecdsa' ? 'ec' : 'rsa')) throw new Error(`asked for ${ep.keyType}, got a ${type} certificate`);
         const der = peer.raw;
         const spki = peer.publicKey.export({ type: 'spki', format: 'der' });
+        const issuers: Buffer[] = [];
+        const seen = new Set<string>([peer.fingerprint256]);
+        for (let c = detailed.issuerCertificate; c && c.raw && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
+          seen.add(c.fingerprint256);
+          issuers.push(Buffer.from(c.raw));
+        }
         return {
-          der, spki,
+          der, spki, issuers,
           spkiSha256: createHash('sha256').update(spki).digest('hex'),
           certSha256: createHash('sha256').update(der).digest('hex'),
         };
@@ -142,15 +177,46 @@ export async function fetchPresented(ep: Omit<MonitoredEndpoint, 'owner' | 'name
   }
 }
 
-/** Pure: does one TLSA record ("u s m hex") match the presented leaf? Only DANE-EE is evaluated. */
-export function tlsaMatches(record: string, p: Pick<Presented, 'der' | 'spki'>): boolean {
-  const [u, s, m, ...rest] = record.trim().split(/\s+/);
-  const data = rest.join('').toLowerCase();
-  if (u !== '3') return false;
-  const selected = s === '0' ? p.der : s === '1' ? p.spki : undefined;
+// openssl's "ALG+HASH" spelling (danehook's probe uses IANA names): an independent way to ask.
+const MONITOR_SIGALGS: Record<MonitorKeyType, string> = {
+  rsa: 'RSA-PSS+SHA256:RSA-PSS+SHA384:RSA-PSS+SHA512:RSA+SHA256:RSA+SHA384:RSA+SHA512',
+  ecdsa: 'ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512',
+};
+
+function associationMatches(s: string | undefined, m: string | undefined, data: string, der: Buffer, spki: Buffer): boolean {
+  const selected = s === '0' ? der : s === '1' ? spki : undefined;
   if (!selected) return false;
   const hashed = m === '0' ? selected.toString('hex') : m === '1' ? createHash('sha256').update(selected).digest('hex') : m === '2' ? createHash('sha512').update(selected).digest('hex') : undefined;
   return hashed !== undefined && hashed === data;
+}
+
+/**
+ * Pure: does one TLSA record ("u s m hex") match the presented chain? DANE-EE against the leaf;
+ * DANE-TA (only with `withTa`) against any presented issuer (the TA must be in the chain, RFC 7671 §5.2.2).
+ */
+export function tlsaMatches(record: string, p: Pick<Presented, 'der' | 'spki'> & { issuers?: Buffer[] }, withTa = false): boolean {
+  const [u, s, m, ...rest] = record.trim().split(/\s+/);
+  const data = rest.join('').toLowerCase();
+  if (u === '3') return associationMatches(s, m, data, p.der, p.spki);
+  if (u === '2' && withTa) {
+    return (p.issuers ?? []).some((der) => associationMatches(s, m, data, der, new X509Certificate(der).publicKey.export({ type: 'spki', format: 'der' })));
+  }
+  return false;
+}
+
+/** Pure: "3 1 1" of a record. */
+const paramsOf = (record: string) => record.trim().split(/\s+/).slice(0, 3).join(' ');
+
+/**
+ * Pure: why an RRset does not cover a presented chain, or undefined. 'any': one DANE-EE record
+ * matches. 'each': every DANE-EE/DANE-TA combination present matches on its own (RFC 7671 §8.1).
+ */
+export function explainMismatch(rrset: string[], p: Pick<Presented, 'der' | 'spki' | 'issuers'>, parameters: 'any' | 'each'): string | undefined {
+  if (parameters === 'any') return rrset.some((rec) => tlsaMatches(rec, p)) ? undefined : 'no record matches';
+  const combos = [...new Set(rrset.map(paramsOf).filter((c) => c.startsWith('2 ') || c.startsWith('3 ')))];
+  if (combos.length === 0) return 'no DANE-EE or DANE-TA record';
+  const failing = combos.filter((c) => !rrset.some((rec) => paramsOf(rec) === c && tlsaMatches(rec, p, true)));
+  return failing.length > 0 ? `no ${failing.join(' / ')} record matches` : undefined;
 }
 
 /** Presented-certificate helpers for tests: SPKI SHA-256 of a PEM certificate, computed by node:crypto. */
@@ -168,7 +234,11 @@ export function startOutageMonitor(opts: OutageMonitorOptions): OutageMonitor {
   // window[server][owner] = RRsets seen, keyed by their sorted text
   const windows = new Map<string, Map<string, Map<string, Seen>>>();
   for (const s of opts.servers) windows.set(s.name, new Map(owners.map((o) => [o, new Map()])));
-  const rep: OutageReport = { samples: 0, violations: 0, details: [], probeErrors: 0, dnsErrors: 0, presentedSeen: [], rrsetsSeen: 0 };
+  const parameters = opts.parameters ?? 'any';
+  const required = opts.required ?? [];
+  // Each server's RRset per owner in the latest sample (the `required` check looks at now, not the window).
+  const current = new Map<string, Map<string, string[]>>(opts.servers.map((s) => [s.name, new Map()]));
+  const rep: OutageReport = { samples: 0, violations: 0, details: [], probeErrors: 0, dnsErrors: 0, presentedSeen: [], rrsetsSeen: 0, missing: 0 };
   let stopped = false;
   const waiters: { until: number; resolve: () => void }[] = [];
   const t0 = Date.now();
@@ -183,10 +253,12 @@ export function startOutageMonitor(opts: OutageMonitorOptions): OutageMonitor {
       const ttl = Math.max(opts.ttlSeconds, ...rows.map((f) => Number(f[1]) || 0));
       const key = rrset.join('|');
       const w = windows.get(server.name)!.get(owner)!;
+      current.get(server.name)!.set(owner, rrset);
       if (!w.has(key)) rep.rrsetsSeen++;
       w.set(key, { rrset, lastSeen: Date.now(), ttl });
     } catch {
       rep.dnsErrors++;
+      current.get(server.name)!.delete(owner); // unknown now: the required check skips it
     }
   }
 
@@ -202,6 +274,9 @@ export function startOutageMonitor(opts: OutageMonitorOptions): OutageMonitor {
     }
     rep.samples++;
     let bad = false;
+    let missing = false;
+    const at = `t+${((now - t0) / 1000).toFixed(1)}s`;
+    const short = (rrset: string[]) => `{${rrset.map((x) => x.slice(0, 22) + '…').join(', ')}}`;
     opts.endpoints.forEach((ep, i) => {
       const p = presented[i];
       if (!p) {
@@ -209,21 +284,31 @@ export function startOutageMonitor(opts: OutageMonitorOptions): OutageMonitor {
         return;
       }
       if (!rep.presentedSeen.includes(p.spkiSha256)) rep.presentedSeen.push(p.spkiSha256);
+      const owner = ep.owner.toLowerCase();
       for (const s of opts.servers) {
-        for (const seen of windows.get(s.name)!.get(ep.owner.toLowerCase())!.values()) {
+        for (const seen of windows.get(s.name)!.get(owner)!.values()) {
           if (seen.rrset.length === 0) continue;
-          if (seen.rrset.some((rec) => tlsaMatches(rec, p))) continue;
+          const why = explainMismatch(seen.rrset, p, parameters);
+          if (!why) continue;
           bad = true;
           if (rep.details.length < maxDetails) {
             const age = ((now - seen.lastSeen) / 1000).toFixed(1);
-            rep.details.push(
-              `t+${((now - t0) / 1000).toFixed(1)}s ${ep.name} presents SPKI ${p.spkiSha256.slice(0, 16)}… but ${s.name} served ${ep.owner} TLSA {${seen.rrset.map((x) => x.slice(0, 22) + '…').join(', ')}} ${age}s ago (TTL ${seen.ttl}s)`,
-            );
+            rep.details.push(`${at} ${ep.name} presents SPKI ${p.spkiSha256.slice(0, 16)}… but ${s.name} served ${ep.owner} TLSA ${short(seen.rrset)} ${age}s ago (TTL ${seen.ttl}s): ${why}`);
           }
+        }
+        const now_ = current.get(s.name)!.get(owner);
+        if (now_ === undefined) continue;
+        const lacking = required.filter((c) => !now_.some((rec) => paramsOf(rec) === c && tlsaMatches(rec, p, true)));
+        if (lacking.length === 0) continue;
+        bad = true;
+        missing = true;
+        if (rep.details.length < maxDetails) {
+          rep.details.push(`${at} ${ep.name} presents SPKI ${p.spkiSha256.slice(0, 16)}… but ${s.name} serves ${ep.owner} TLSA ${short(now_)} without a matching ${lacking.join(' / ')} record`);
         }
       }
     });
     if (bad) rep.violations++;
+    if (missing) rep.missing++;
     for (const w of [...waiters]) {
       if (rep.samples >= w.until) {
         waiters.splice(waiters.indexOf(w), 1);
