@@ -85,6 +85,7 @@ test('dual RSA + ECDSA certificates: renewals and a change of issuer never leave
     ['mx-ec', ec3, 'new ECDSA key from intermediate B'],
   ];
   const logs: string[] = [];
+  let failure: unknown;
   try {
     for (const [id, cert, what] of renewals) {
       const d = await runCli(['deploy', '-c', config, '--id', id, '--pem', cert.combinedPath, '--wait'], { timeoutMs: 120_000 });
@@ -93,17 +94,19 @@ test('dual RSA + ECDSA certificates: renewals and a change of issuer never leave
       await monitor.waitSamples(3);
       t.diagnostic(`${id} ${what}: done; violations so far ${monitor.report().violations}`);
     }
-  } finally {
-    const report = await monitor.stop();
-    reportFigures(`dual-cert: renewals=${renewals.length} samples=${report.samples} violations=${report.violations} missing=${report.missing} probeErrors=${report.probeErrors} dnsErrors=${report.dnsErrors}`);
-    if (report.violations > 0) t.diagnostic(`monitor details:\n${report.details.join('\n')}\n${logs.join('\n')}`);
-    assert.equal(report.violations, 0, `records a live certificate needs went missing:\n${report.details.slice(0, 10).join('\n')}`);
-    assert.equal(report.missing, 0);
-    // Each key type's certificates, every generation, were seen presented (per key type probing worked).
-    for (const c of [rsa1, rsa2, rsa3, ec1, ec2, ec3]) assert.ok(report.presentedSeen.includes(spki(c)), `monitor saw ${c.name}`);
-    // Reloads may cost a sample or two; anything more means the key-type probes failed.
-    assert.ok(report.probeErrors <= report.samples * 0.05, `probe errors ${report.probeErrors} of ${report.samples * 4}`);
+  } catch (err) {
+    failure = err; // reported after the monitor's figures
   }
+  const report = await monitor.stop();
+  reportFigures(`dual-cert: renewals=${renewals.length} samples=${report.samples} violations=${report.violations} missing=${report.missing} probeErrors=${report.probeErrors} dnsErrors=${report.dnsErrors}`);
+  if (report.violations > 0) t.diagnostic(`monitor details:\n${report.details.join('\n')}\n${logs.join('\n')}`);
+  if (failure) throw failure;
+  assert.equal(report.violations, 0, `records a live certificate needs went missing:\n${report.details.slice(0, 10).join('\n')}`);
+  assert.equal(report.missing, 0);
+  // Each key type's certificates, every generation, were seen presented (per key type probing worked).
+  for (const c of [rsa1, rsa2, rsa3, ec1, ec2, ec3]) assert.ok(report.presentedSeen.includes(spki(c)), `monitor saw ${c.name}`);
+  // Reloads may cost a sample or two; anything more means the key-type probes failed.
+  assert.ok(report.probeErrors <= report.samples * 0.05, `probe errors ${report.probeErrors} in ${report.samples} samples`);
 
   // danehook's probe saw each key type: every activation probed offering its entry's type only.
   const events = readFileSync(join(ws.stateDir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
