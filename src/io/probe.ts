@@ -119,7 +119,7 @@ function describeFailure(err: unknown, stage: string, offered: KeyType | undefin
   if (typeof code === 'string' && code.startsWith('ERR_SSL')) {
     // A server with no certificate of the offered type ends the handshake (OpenSSL: alert 40,
     // handshake_failure) instead of presenting another: say so, it is the likely cause.
-    const restricted = offered ? ` offering only ${formatKeyType(offered)} signature algorithms (does the service have a ${formatKeyType(offered)} certificate?)` : '';
+    const restricted = offered ? ` offering only ${formatKeyType(offered)} signature algorithms (does the service have an ${formatKeyType(offered)} certificate?)` : '';
     return `TLS handshake failed${restricted}: ${message}`;
   }
   return `${message} (${stage})`;
