@@ -99,7 +99,8 @@ test('records removed behind our back: no activation until published and propaga
   t.after(() => { ws.remove(); removeCertDir(ca); });
   const [a, b] = [1, 2].map(() => makeLeaf(ca, ['mx.example.test']));
   const fullchain = join(ws.dir, 'fullchain.pem');
-  const config = writeConfig(ws, bind, { install: { fullchain }, reload: ['true'], probe: { protocol: 'none' }, live: 'none' });
+  // margin 1 s: the deadline is 2 × TTL 1 s + 1 s = 3 s after propagation, well inside the 4.5 s wait below.
+  const config = writeConfig(ws, bind, { install: { fullchain }, reload: ['true'], probe: { protocol: 'none' }, live: 'none' }, { margin: '1s' });
   assert.equal((await runCli(['deploy', '--wait', '-c', config, '--pem', a!.combinedPath], { timeoutMs: 30_000 })).code, 0);
   assert.equal((await runCli(['deploy', '-c', config, '--pem', b!.combinedPath])).code, 0);
   assert.equal((await runCli(['post-deploy', '-c', config])).code, 0);

@@ -118,7 +118,8 @@ async function runInstance(t: Parameters<typeof startBind>[0], rand: () => numbe
     ws,
     // The mutation leaves the secondary out of the nameservers: the test must then fail.
     MUTATION === 'unlisted-secondary' ? { ...bind, secondary: undefined } : bind,
-    postfixEntry(pf), { ttl: TTL, rollover: { propagationTimeout: '60s' } },
+    // margin 1 s: the margin is for real caches (dane-sender.test.ts); this monitor asks the servers.
+    postfixEntry(pf), { ttl: TTL, rollover: { propagationTimeout: '60s', margin: '1s' } },
   ));
 
   const monitor = startPostfixOutageMonitor(bind, pf, OWNER, TTL);
