@@ -2,7 +2,7 @@
 // backups): a crypto-random temp name created O_CREAT|O_EXCL|O_NOFOLLOW beside the target, owner and
 // mode set on the descriptor, fsync, rename, fsync of the directory. Readers see old or new, never half.
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, openSync, renameSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lstatSync, openSync, readdirSync, renameSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { StateIoError } from '../errors.js';
 
@@ -23,6 +23,35 @@ const TEMP_ATTEMPTS = 8;
 
 function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.danehook-${randomBytes(12).toString('hex')}`);
+}
+
+/**
+ * I/O: remove temp files a killed writer left beside `path` (they may hold a private key). Only
+ * names of exactly our pattern that are regular files owned by us; unlink never follows a link.
+ */
+export function removeStaleTemps(path: string): string[] {
+  const prefix = `.${basename(path)}.danehook-`;
+  const uid = process.geteuid?.() ?? 0;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !/^[0-9a-f]{24}$/.test(name.slice(prefix.length))) continue;
+    const p = join(dirname(path), name);
+    try {
+      const st = lstatSync(p);
+      if (!st.isFile() || st.uid !== uid) continue;
+      unlinkSync(p);
+      removed.push(p);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return removed;
 }
 
 function ioFailure(what: string, path: string, err: unknown): StateIoError {

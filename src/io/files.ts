@@ -4,7 +4,7 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateIoError } from '../errors.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { removeStaleTemps, writeFileAtomic } from './atomic-write.js';
 import { readBackup, restoreFromBackup, writeBackup } from './backup.js';
 import { computeInstallMeta, type ConfiguredMeta } from './install-meta.js';
 import { MATERIAL_KINDS, type CertMaterial, type MaterialKind } from './material.js';
@@ -79,13 +79,15 @@ export function installMaterial(targets: InstallTargets, material: CertMaterial,
 
 /**
  * Put every target back as its backup recorded it (content, owner, group, mode; absent → removed).
- * A target without a complete backup was never touched. Returns the targets restored.
+ * A target without a complete backup was never touched. Returns the targets restored. Temp files a
+ * killed run left beside the targets go too.
  */
 export function restoreMaterial(targets: InstallTargets, backupDir: string): string[] {
   const restored: string[] = [];
   for (const kind of MATERIAL_KINDS) {
     const target = targets[kind];
     if (!target) continue;
+    removeStaleTemps(target);
     const backup = readBackup(backupDir, kind);
     // A backup of another path (the config changed since) is not this target's previous state.
     if (!backup || backup.record.target !== target) continue;

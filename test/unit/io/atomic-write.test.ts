@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic, writeSymlinkAtomic } from '../../../src/io/atomic-write.js';
+import { removeStaleTemps, writeFileAtomic, writeSymlinkAtomic } from '../../../src/io/atomic-write.js';
 import { StateIoError } from '../../../src/errors.js';
 import { makeTempDir } from '../../harness/tempdir.js';
 
@@ -126,4 +126,19 @@ test('readers never see a half-written file while writers in 3 processes replace
   }
   assert.ok(reads > 0);
   assert.deepEqual(readdirSync(dir), ['state.json'], 'no temp file left');
+});
+
+test('removeStaleTemps removes only our own leftover temp files of that target', (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'key.pem');
+  const ours = join(dir, `.key.pem.danehook-${'a1'.repeat(12)}`);
+  writeFileSync(ours, 'half a key');
+  const keep = [`.key.pem.danehook-${process.pid}`, `.other.pem.danehook-${'b2'.repeat(12)}`, 'key.pem'];
+  for (const n of keep) writeFileSync(join(dir, n), 'x');
+  const sentinel = join(dir, 'sentinel');
+  writeFileSync(sentinel, 'precious');
+  symlinkSync(sentinel, join(dir, `.key.pem.danehook-${'c3'.repeat(12)}`));
+  assert.deepEqual(removeStaleTemps(path), [ours]);
+  assert.deepEqual(readdirSync(dir).sort(), [...keep, `.key.pem.danehook-${'c3'.repeat(12)}`, 'sentinel'].sort());
+  assert.equal(readFileSync(sentinel, 'utf8'), 'precious');
 });
