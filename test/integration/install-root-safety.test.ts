@@ -49,7 +49,8 @@ async function setup(t: HarnessContext, name: string): Promise<Rig> {
   return {
     bind, ws, a: a!, b: b!, c: c!, user, srv,
     write(entry) {
-      config = ws.writeConfig(bindConfig(ws, bind, { reload: ['true'], probe: { protocol: 'none' }, ...entry }, { ttl: 1, timeout: '1s', rollover: { propagationTimeout: '30s' } }));
+      // No probe: the operator states what is served now (certificate A, installed by each test).
+      config = ws.writeConfig(bindConfig(ws, bind, { reload: ['true'], probe: { protocol: 'none' }, live: a!.fullchainPath, ...entry }, { ttl: 1, timeout: '1s', rollover: { propagationTimeout: '30s' } }));
       return config;
     },
     status: async () => JSON.parse((await runCli(['status', '--json', '--offline', '-c', config])).stdout).certificates[0],
