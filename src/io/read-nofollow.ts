@@ -30,7 +30,7 @@ function failure(what: string, path: string, err: unknown): StateIoError {
 }
 
 /** I/O: what is at `path` now; a regular file is read in full. */
-export function readPathNoFollow(path: string, what = 'reading'): PathSnapshot {
+export function readPathNoFollow(path: string, what = 'reading', attempt = 0): PathSnapshot {
   let st: Stats;
   try {
     st = lstatSync(path);
@@ -51,7 +51,7 @@ export function readPathNoFollow(path: string, what = 'reading'): PathSnapshot {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (err) {
     // Swapped for a symlink between lstat and open: O_NOFOLLOW refused it. Read it again.
-    if ((err as NodeJS.ErrnoException).code === 'ELOOP') return readPathNoFollow(path, what);
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP' && attempt < 3) return readPathNoFollow(path, what, attempt + 1);
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { type: 'absent' };
     throw failure(what, path, err);
   }
