@@ -14,6 +14,7 @@ import { isPending } from '../core/phases.js';
 import { toStateRecord } from '../core/state-records.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { formatMaterial, removeOrphanStagedDirs, writeStagedFiles } from '../io/files.js';
+import { assertInstallSafe } from '../io/install-safety.js';
 import { requireLiveKnown } from '../rollover/live.js';
 import { computeKeyType, computeKeyTypeField } from '../core/key-type.js';
 import { publishRollover } from '../rollover/publish.js';
@@ -136,6 +137,8 @@ export async function deployCommand(ctx: CommandContext): Promise<number> {
   if (o.retry && !o.pem && !o.cert && o.args.length === 0) return retryRolledBack(ctx);
   const input = await readCertificateInput(ctx, { requireKey: true });
   const id = input.entry.id;
+  // Before any state or DNS write: an install target root must refuse later is refused now (78).
+  assertInstallSafe(id, input.entry.install);
   const fingerprint = computeCertFingerprint(input.bundle.leaf.der);
   const s = await openSession(ctx, input.loaded, { lock: true });
   let phase: Rollover['phase'];

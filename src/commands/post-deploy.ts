@@ -23,7 +23,7 @@ function findDueIds(state: State, ids: string[], policy: RolloverPolicy, now: Da
 function writeConfigStamp(store: StateStore, configPath: string): void {
   const stamp = computeConfigStamp(configPath, readFileSync(configPath, 'utf8'));
   const path = join(store.dir, STAMP_FILE);
-  if (existsSync(store.dir) && (!existsSync(path) || readFileSync(path, 'utf8').trim() !== stamp)) writeFileAtomic(path, stamp + '\n', 0o600);
+  if (existsSync(store.dir) && (!existsSync(path) || readFileSync(path, 'utf8').trim() !== stamp)) writeFileAtomic(path, stamp + '\n', { mode: 0o600 });
 }
 
 export async function postDeployCommand(ctx: CommandContext): Promise<number> {

@@ -1,12 +1,14 @@
 // `danehook pre-deploy`: preflight before a renewal — config valid, state dir writable and state
-// readable, an empty signed UPDATE accepted (server reachable, key good), every authoritative
-// server answering for each zone. Writes nothing to DNS; reports every problem, exits with the worst.
+// readable, install targets safe, an empty signed UPDATE accepted (server reachable, key good),
+// every authoritative server answering for each zone. Writes nothing to DNS; reports every problem,
+// exits with the worst.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { computeOwners } from '../core/desired.js';
 import { StateIoError, toDanehookError, worstExitCode, type DanehookError } from '../errors.js';
 import { formatHostPort } from '../io/host-port.js';
+import { assertInstallSafe } from '../io/install-safety.js';
 import { StateStore } from '../io/state-store.js';
 import { groupByZone } from '../rollover/records.js';
 import { closeSession, openSession } from '../rollover/session.js';
@@ -38,6 +40,9 @@ export async function preDeployCommand(ctx: CommandContext): Promise<number> {
     rmSync(probe, { force: true });
   });
   await check(`state file ${store.statePath} is readable`, () => void store.load());
+  for (const entry of loaded.config.certificates) {
+    if (entry.install) await check(`install targets of "${entry.id}" are safe to write as ${process.geteuid?.() === 0 ? 'root' : 'this user'}`, () => assertInstallSafe(entry.id, entry.install));
+  }
 
   const s = await openSession({ ...ctx, options: { ...ctx.options, dryRun: true } }, loaded, { lock: false }).catch((e) => {
     problems.push(toDanehookError(e));

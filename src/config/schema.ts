@@ -73,9 +73,15 @@ const installSchema = z.strictObject({
   chain: z.string().min(1).optional(),
   key: z.string().min(1).optional(),
   combined: z.string().min(1).optional(),
-  mode: fileMode.default('0600'),
+  // Unset: an existing target keeps its own owner, group and mode; a new file is 0600, owned by
+  // the user danehook runs as (root). Set: applied on every install (rollback restores the backup's).
+  mode: fileMode.optional(),
   owner: z.string().min(1).optional(),
   group: z.string().min(1).optional(),
+  /** Install even where accounts other than root (and danehook's user) can write the directory. */
+  allowWritableDir: z.boolean().default(false),
+  /** A target that is a symlink is replaced by a regular file (default: refused; never followed). */
+  replaceSymlinks: z.boolean().default(false),
 });
 
 const argv = z.array(z.string().min(1)).min(1, 'give the command as a list: ["systemctl", "reload", "postfix"]');
@@ -118,7 +124,7 @@ const certificateSchema = z
       ctx.addIssue({ code: 'custom', path: ['ports'], message: 'list at least one port (or choose a preset)' });
       return z.NEVER;
     }
-    // The install form's mode default is in installSchema; a preset-only install gets it too.
+    // The install form's defaults are in installSchema; a preset-only install gets them too.
     const install = e.install ? installSchema.parse(e.install) : undefined;
     return { ...e, ports: e.ports, install };
   });

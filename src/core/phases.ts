@@ -1,14 +1,23 @@
 // Rollover phases (DESIGN.md "State file"), kept apart from the zod schema so the no-op fast
 // path can use them without loading zod. The one place that says which phase belongs to which set.
 
-export const PHASES = ['staged', 'published', 'propagated', 'activated', 'cleaned', 'rolled-back', 'superseded'] as const;
+// `activating` is saved before the first install target is touched: a run that finds it knows a
+// previous run died mid-install and restores the backup before anything else (rollover/activate.ts).
+export const PHASES = ['staged', 'published', 'propagated', 'activating', 'activated', 'cleaned', 'rolled-back', 'superseded'] as const;
 export type Phase = (typeof PHASES)[number];
 /** Phases in which a rollover still has work to do. */
-export const ACTIVE_PHASES: readonly Phase[] = ['staged', 'published', 'propagated', 'activated'];
+export const ACTIVE_PHASES: readonly Phase[] = ['staged', 'published', 'propagated', 'activating', 'activated'];
 /**
- * Not (or no longer) in service but still wanted: their records must stay in DNS, and a newer
- * renewal of the same id supersedes them. A rolled-back rollover keeps its records for a retry.
+ * Not (or not yet surely) in service but still wanted: their records must stay in DNS. A
+ * rolled-back rollover keeps its records for a retry; an `activating` one may already be served
+ * (a run died after the reload).
  */
-export const PENDING_PHASES: readonly Phase[] = ['staged', 'published', 'propagated', 'rolled-back'];
+export const PENDING_PHASES: readonly Phase[] = ['staged', 'published', 'propagated', 'activating', 'rolled-back'];
 
 export const isPending = (phase: Phase): boolean => PENDING_PHASES.includes(phase);
+
+/**
+ * Pending rollovers a newer renewal of the same id supersedes: never an `activating` one, whose
+ * files may be half installed and which only its own recovery may put right.
+ */
+export const isSupersedable = (phase: Phase): boolean => isPending(phase) && phase !== 'activating';

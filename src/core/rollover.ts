@@ -1,7 +1,8 @@
 // The rollover state machine (pure; the clock is passed in): staged → published → propagated →
-// activated → cleaned, or superseded / rolled-back. RFC 7671 §8.1 and RFC 6698 A.4 set the timing.
+// activating → activated → cleaned, or superseded / rolled-back. RFC 7671 §8.1 and RFC 6698 A.4
+// set the timing.
 import type { EntryState, Rollover } from './state.js';
-import { isPending } from './phases.js';
+import { isSupersedable } from './phases.js';
 
 export interface RolloverPolicy {
   delayFactor: number;
@@ -18,6 +19,7 @@ export type Step =
   | { kind: 'propagation-timeout'; since: Date }
   | { kind: 'wait-activation'; at: Date }
   | { kind: 'activate' }
+  | { kind: 'recover-activation' } // a run died mid-install: restore the backup, then activate afresh
   | { kind: 'wait-cleanup'; at: Date }
   | { kind: 'cleanup' }
   | { kind: 'done' };
@@ -35,6 +37,10 @@ export function computeNextStep(r: Rollover, policy: RolloverPolicy, now: Date):
     }
     case 'propagated':
       return now.getTime() >= t(r.activateAfter) ? { kind: 'activate' } : { kind: 'wait-activation', at: new Date(t(r.activateAfter)) };
+    case 'activating':
+      // Only ever seen at the start of a run when the previous one died while installing: key and
+      // certificate may not match on disk, so this is due at once, whatever the clock says.
+      return { kind: 'recover-activation' };
     case 'activated': {
       const at = t(r.activatedAt) + policy.cleanupDelay;
       return now.getTime() >= at ? { kind: 'cleanup' } : { kind: 'wait-cleanup', at: new Date(at) };
@@ -95,11 +101,14 @@ export function applyObservations(r: Rollover, observations: ServerObservation[]
   return { ...withTime, activateAfter: computeActivateAfter(withTime, policy).at.toISOString() };
 }
 
-/** A newer renewal supersedes every rollover of the id that has not been activated yet. */
+/**
+ * A newer renewal supersedes every rollover of the id that has not been activated yet. Never an
+ * `activating` one: its files may be half installed and only its own recovery restores them.
+ */
 export function supersedePending(entry: EntryState, now: Date): { entry: EntryState; superseded: Rollover[] } {
   const superseded: Rollover[] = [];
   const rollovers = entry.rollovers.map((r) => {
-    if (isPending(r.phase)) {
+    if (isSupersedable(r.phase)) {
       const s = { ...r, phase: 'superseded' as const, lastError: r.lastError ?? `superseded at ${now.toISOString()}` };
       superseded.push(s);
       return s;

@@ -15,3 +15,15 @@ export function resolveOwner(owner?: string, group?: string): { uid: number; gid
   if (!owner && !group) return undefined;
   return { uid: owner ? lookup('/etc/passwd', owner, 2) : -1, gid: group ? lookup('/etc/group', group, 2) : -1 };
 }
+
+/** I/O: "uid 1001 (svc)" / "gid 4 (adm)" for messages; the bare id when the name is unknown. */
+export function readAccountLabel(kind: 'uid' | 'gid', id: number): string {
+  try {
+    const file = kind === 'uid' ? '/etc/passwd' : '/etc/group';
+    const line = readFileSync(file, 'utf8').split('\n').find((l) => l.split(':')[2] === String(id));
+    const name = line?.split(':')[0];
+    return name ? `${kind} ${id} (${name})` : `${kind} ${id}`;
+  } catch {
+    return `${kind} ${id}`;
+  }
+}

@@ -1,58 +1,21 @@
-// Certificate files on disk: staging under stateDir (0600 in 0700 dirs), atomic install where the
-// service reads them (temp + fsync + rename), backup before install and restore on rollback.
-import { chmodSync, chownSync, closeSync, constants, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+// Certificate files on disk: staging under stateDir (0600 in 0700 dirs), and installing where the
+// service reads them — back up every target, then replace each atomically (io/atomic-write.ts),
+// keeping its owner, group and mode unless the entry sets them; restoring puts back the backup.
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { StateIoError } from '../errors.js';
-import type { CertificateBundle } from '../core/certificate.js';
-import { formatPem, KEY_LABELS } from '../core/pem-format.js';
+import { removeStaleTemps, writeFileAtomic } from './atomic-write.js';
+import { readBackup, restoreFromBackup, writeBackup } from './backup.js';
+import { computeInstallMeta, type ConfiguredMeta } from './install-meta.js';
+import { MATERIAL_KINDS, type CertMaterial, type MaterialKind } from './material.js';
+import { readPathNoFollow, type PathSnapshot } from './read-nofollow.js';
 
-/** The five forms services read: leaf, issuers, leaf+issuers, key, key+leaf+issuers (postfix). */
-export interface CertMaterial {
-  certificate: string;
-  chain: string;
-  fullchain: string;
-  key: string;
-  combined: string;
-}
-export type MaterialKind = keyof CertMaterial;
-export const MATERIAL_KINDS: MaterialKind[] = ['certificate', 'chain', 'fullchain', 'key', 'combined'];
-
-export function formatMaterial(bundle: CertificateBundle): CertMaterial {
-  if (!bundle.key) throw new StateIoError('internal: staging needs the private key');
-  const certificate = formatPem(bundle.leaf.der, 'CERTIFICATE');
-  const chain = bundle.chain.map((c) => formatPem(c.der, 'CERTIFICATE')).join('');
-  const key = formatPem(bundle.key.der, KEY_LABELS[bundle.key.format]);
-  return { certificate, chain, fullchain: certificate + chain, key, combined: key + certificate + chain };
-}
+export { formatMaterial, MATERIAL_KINDS, type CertMaterial, type MaterialKind } from './material.js';
+export { writeFileAtomic } from './atomic-write.js';
+export { removeBackups } from './backup.js';
 
 function fail(what: string, path: string, err: unknown): never {
   throw new StateIoError(`${what} ${path} failed (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
-}
-
-/** Write `text` to `path` atomically with `mode`: readers see the old file or the new, never half. */
-export function writeFileAtomic(path: string, text: string, mode: number, owner?: { uid: number; gid: number }): void {
-  const tmp = join(dirname(path), `.${path.split('/').pop()}.danehook-${process.pid}`);
-  try {
-    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, mode);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    chmodSync(tmp, mode); // the umask may have narrowed the mode
-    if (owner) chownSync(tmp, owner.uid, owner.gid);
-    renameSync(tmp, path);
-    const dfd = openSync(dirname(path), constants.O_RDONLY);
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    fail('writing', path, err);
-  }
 }
 
 /** Stage the material under stateDir/relDir; every file 0600, the directory 0700. */
@@ -63,7 +26,7 @@ export function writeStagedFiles(stateDir: string, relDir: string, material: Cer
   } catch (err) {
     fail('creating', dir, err);
   }
-  for (const kind of MATERIAL_KINDS) writeFileAtomic(join(dir, `${kind}.pem`), material[kind], 0o600);
+  for (const kind of MATERIAL_KINDS) writeFileAtomic(join(dir, `${kind}.pem`), material[kind], { mode: 0o600 });
 }
 
 export function stagedPath(stateDir: string, relDir: string, kind: MaterialKind): string {
@@ -74,58 +37,64 @@ export function readStagedMaterial(stateDir: string, relDir: string): CertMateri
   const out = {} as CertMaterial;
   for (const kind of MATERIAL_KINDS) {
     const p = stagedPath(stateDir, relDir, kind);
-    try {
-      out[kind] = readFileSync(p, 'utf8');
-    } catch (err) {
-      fail('reading staged file', p, err);
-    }
+    const snap = readPathNoFollow(p, 'reading staged file');
+    if (snap.type !== 'file') throw new StateIoError(`reading staged file ${p} failed (${snap.type === 'absent' ? 'ENOENT' : snap.type === 'other' ? snap.what : 'a symlink'})`);
+    out[kind] = snap.data.toString('utf8');
   }
   return out;
 }
 
 export type InstallTargets = Partial<Record<MaterialKind, string>>;
 
+/** Settings of the entry's install form that shape how targets are written. */
+export interface InstallOptions extends ConfiguredMeta {
+  /** install.replaceSymlinks: a symlink target is replaced by a regular file (never written through). */
+  replaceSymlinks?: boolean;
+}
+
+function refuseTarget(target: string, snap: PathSnapshot, opts: InstallOptions): void {
+  if (snap.type === 'other') throw new StateIoError(`refusing to install ${target}: it is ${snap.what}`);
+  if (snap.type === 'symlink' && !opts.replaceSymlinks) throw new StateIoError(`refusing to install ${target}: it is a symlink (install.replaceSymlinks is not set)`);
+}
+
 /**
- * Back up the targets that exist into backupDir (a missing one is remembered as absent), then
- * install the material. Restoring puts every target back as it was.
+ * Back up every target into backupDir, then install the material. Every backup is complete before
+ * the first target is replaced, so a crash anywhere leaves a full set to restore from.
  */
-export function installMaterial(targets: InstallTargets, material: CertMaterial, backupDir: string, mode: number, owner?: { uid: number; gid: number }): void {
-  mkdirSync(backupDir, { recursive: true, mode: 0o700 });
+export function installMaterial(targets: InstallTargets, material: CertMaterial, backupDir: string, opts: InstallOptions = {}): void {
+  const snapshots = new Map<MaterialKind, PathSnapshot>();
   for (const kind of MATERIAL_KINDS) {
     const target = targets[kind];
     if (!target) continue;
-    const backup = join(backupDir, kind);
-    if (existsSync(backup) || existsSync(`${backup}.absent`)) continue; // a rerun after a crash: keep the first backup
-    try {
-      if (existsSync(target)) copyFileSync(target, backup);
-      else writeFileSync0600(`${backup}.absent`, target);
-    } catch (err) {
-      fail('backing up', target, err);
-    }
+    const snap = readPathNoFollow(target, 'backing up');
+    refuseTarget(target, snap, opts);
+    snapshots.set(kind, snap);
   }
-  for (const kind of MATERIAL_KINDS) {
-    const target = targets[kind];
-    if (target) writeFileAtomic(target, material[kind], mode, owner);
+  for (const [kind, snap] of snapshots) writeBackup(backupDir, kind, targets[kind]!, snap);
+  for (const [kind, snap] of snapshots) {
+    // A replaced symlink is a new file: the link's target's metadata is not ours to copy.
+    writeFileAtomic(targets[kind]!, material[kind], { ...computeInstallMeta(snap, opts), what: 'installing' });
   }
 }
 
-export function restoreMaterial(targets: InstallTargets, backupDir: string, mode: number, owner?: { uid: number; gid: number }): void {
+/**
+ * Put every target back as its backup recorded it (content, owner, group, mode; absent → removed).
+ * A target without a complete backup was never touched. Returns the targets restored. Temp files a
+ * killed run left beside the targets go too.
+ */
+export function restoreMaterial(targets: InstallTargets, backupDir: string): string[] {
+  const restored: string[] = [];
   for (const kind of MATERIAL_KINDS) {
     const target = targets[kind];
     if (!target) continue;
-    const backup = join(backupDir, kind);
-    if (existsSync(backup)) writeFileAtomic(target, readFileSync(backup, 'utf8'), mode, owner);
-    else if (existsSync(`${backup}.absent`)) rmSync(target, { force: true });
+    removeStaleTemps(target);
+    const backup = readBackup(backupDir, kind);
+    // A backup of another path (the config changed since) is not this target's previous state.
+    if (!backup || backup.record.target !== target) continue;
+    restoreFromBackup(target, backup);
+    restored.push(target);
   }
-}
-
-function writeFileSync0600(path: string, text: string): void {
-  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
-  try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
+  return restored;
 }
 
 /**

@@ -1,10 +1,11 @@
 // The state directory: state.json (validated on load, written atomically: temp + fsync + rename +
 // directory fsync), a lock file a second run waits on briefly, and the append-only events.jsonl.
-import { closeSync, constants, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateIoError, TemporaryError } from '../errors.js';
 import { emptyState, STATE_VERSION, stateSchema, type State } from '../core/state.js';
 import { formatZodIssues } from '../config/issues.js';
+import { writeFileAtomic } from './atomic-write.js';
 
 export const LOCK_WAIT_MS = 5000;
 
@@ -66,35 +67,12 @@ export class StateStore {
     return { state: parsed.data, text };
   }
 
-  /** Write atomically; returns false when the content is unchanged (nothing written). */
+  /** Write atomically (the one writer: io/atomic-write.ts); returns false when the content is unchanged. */
   save(state: State, previousText: string): boolean {
     const text = JSON.stringify(state, null, 2) + '\n';
     if (text === previousText) return false;
-    const tmp = `${this.statePath}.tmp-${process.pid}`;
-    try {
-      const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
-      try {
-        writeSync(fd, text);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, this.statePath);
-      this.#fsyncDir();
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      throw ioError('writing state', this.statePath, err);
-    }
+    writeFileAtomic(this.statePath, text, { mode: 0o600, what: 'writing state' });
     return true;
-  }
-
-  #fsyncDir(): void {
-    const fd = openSync(this.dir, constants.O_RDONLY);
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
   }
 
   /** Take the lock (O_EXCL file holding our pid); a lock whose process is gone is taken over. */

@@ -1,10 +1,14 @@
-// Activate a propagated rollover: re-check that every authoritative server serves its records,
-// back up and install the staged files atomically, run `activate` and `reload`; on any failure
-// restore the backup, reload again, keep every record, and mark the rollover rolled-back.
+// Activate a propagated rollover: re-check that every authoritative server serves its records and
+// that the install targets are safe, record `activating`, back up and install the staged files
+// atomically, run `activate` and `reload`; on any failure restore the backup (with its own owner,
+// group and mode), reload again, keep every record, and mark the rollover rolled-back. A rollover
+// found `activating` (a run died mid-install) is restored from its backup, then activated afresh.
 import { join } from 'node:path';
-import { DanehookError, TemporaryError, UnavailableError } from '../errors.js';
+import { toDanehookError, TemporaryError, UnavailableError, type DanehookError } from '../errors.js';
 import type { Rollover } from '../core/state.js';
-import { installMaterial, readStagedMaterial, restoreMaterial, stagedPath, type InstallTargets } from '../io/files.js';
+import type { CertificateEntry } from '../config/schema.js';
+import { installMaterial, readStagedMaterial, removeBackups, restoreMaterial, stagedPath, type InstallOptions, type InstallTargets } from '../io/files.js';
+import { assertInstallSafe } from '../io/install-safety.js';
 import { runServiceCommand } from '../io/service.js';
 import { resolveOwner } from '../io/accounts.js';
 import { observeServers } from './propagation.js';
@@ -34,6 +38,31 @@ export function backupDir(s: Session, id: string, r: Rollover): string {
   return join(s.loaded.config.stateDir, 'backup', id, r.id);
 }
 
+function computeTargets(entry: CertificateEntry): InstallTargets {
+  const install = entry.install;
+  return install ? { certificate: install.certificate, chain: install.chain, fullchain: install.fullchain, key: install.key, combined: install.combined } : {};
+}
+
+/** What the entry sets (the rest is kept from each target); resolving names reads /etc/passwd. */
+function readInstallOptions(entry: CertificateEntry): InstallOptions {
+  const install = entry.install;
+  const ids = resolveOwner(install?.owner, install?.group);
+  return {
+    mode: install?.mode === undefined ? undefined : parseInt(install.mode, 8),
+    uid: ids?.uid,
+    gid: ids?.gid,
+    replaceSymlinks: install?.replaceSymlinks ?? false,
+  };
+}
+
+/** Save the rollover in its new phase now, not at the end of the step: a crash must find it. */
+function saveRolloverNow(s: Session, id: string, r: Rollover): void {
+  const es = s.entryState(id);
+  const i = es.rollovers.findIndex((x) => x.id === r.id);
+  if (i >= 0) es.rollovers[i] = r;
+  s.save();
+}
+
 export async function activateRollover(s: Session, id: string, r: Rollover): Promise<StepResult> {
   const es = s.entryState(id);
   const entry = s.entry(id);
@@ -57,22 +86,33 @@ export async function activateRollover(s: Session, id: string, r: Rollover): Pro
     s.event({ id, rollover: r.id, event: 'phase', phase: 'staged', reason: why });
     return { rollover: { ...r, phase: 'staged', servers: {}, propagatedAt: null, activateAfter: null, lastError: why }, error: new TemporaryError(why) };
   }
+  // Refused here (78) before anything is touched; the rollover stays propagated and is retried.
+  try {
+    assertInstallSafe(id, entry.install);
+  } catch (err) {
+    const e = toDanehookError(err);
+    return { rollover: { ...r, lastError: e.message }, error: e };
+  }
   if (s.dryRun) {
     s.ctx.log.info(`dry run: would install the staged certificate for "${id}" and run ${entry.reload?.join(' ') ?? 'no reload'}`);
     return { rollover: r };
   }
 
   const material = readStagedMaterial(s.loaded.config.stateDir, r.stagedDir);
-  const install = entry.install;
-  const targets: InstallTargets = install ? { certificate: install.certificate, chain: install.chain, fullchain: install.fullchain, key: install.key, combined: install.combined } : {};
-  const mode = parseInt(install?.mode ?? '0600', 8);
-  const owner = resolveOwner(install?.owner, install?.group);
+  const targets = computeTargets(entry);
+  const options = readInstallOptions(entry);
   const backup = backupDir(s, id, r);
   const timeoutMs = entry.reloadTimeout;
   const stateDir = s.loaded.config.stateDir;
   let probed: { keyType: string | null; endpoints: number } | undefined;
+  // Backups of an earlier attempt (rolled back, then retried) describe files that may have changed
+  // since: drop them before `activating` is saved, so a recovery only ever restores this attempt's.
+  removeBackups(backup);
+  const activating: Rollover = { ...r, phase: 'activating', lastError: null };
+  saveRolloverNow(s, id, activating);
+  s.event({ id, rollover: r.id, event: 'phase', phase: 'activating' });
   try {
-    installMaterial(targets, material, backup, mode, owner);
+    installMaterial(targets, material, backup, options);
     if (entry.activate) {
       await runServiceCommand(entry.activate, {
         timeoutMs,
@@ -106,7 +146,14 @@ export async function activateRollover(s: Session, id: string, r: Rollover): Pro
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     s.ctx.log.error(`"${id}": activation failed: ${reason}; restoring the previous files`);
-    restoreMaterial(targets, backup, mode, owner);
+    try {
+      restoreMaterial(targets, backup);
+    } catch (restoreErr) {
+      // Still `activating`: the next run restores again before anything else.
+      const e = toDanehookError(restoreErr);
+      const why = `"${id}": activation failed (${reason}) and restoring the previous files failed too: ${e.message}; the next run restores them`;
+      return { rollover: { ...activating, lastError: why }, error: e };
+    }
     if (entry.reload) {
       await runServiceCommand(entry.reload, { timeoutMs, what: 'reload after rollback' }).catch((e: Error) => s.ctx.log.error(e.message));
     }
@@ -122,4 +169,33 @@ export async function activateRollover(s: Session, id: string, r: Rollover): Pro
   s.event({ id, rollover: r.id, event: 'phase', phase: 'activated', activateAfter: r.activateAfter, ...(probed ? { probed } : {}) });
   s.ctx.log.info(`"${id}": activated the new certificate (SPKI ${r.spki.slice(0, 16)}…)`);
   return { rollover: { ...r, phase: 'activated', activatedAt: now, lastError: null } };
+}
+
+/**
+ * A run died while this rollover was `activating`: some targets may hold the new files and others
+ * the old ones (a new key beside the old certificate). We restore every target from the backup and
+ * then activate from scratch (phase back to `propagated`), rather than finish the interrupted
+ * install: every backup was complete before the first target was replaced, restoring is idempotent
+ * (a crash during it just repeats it), and the fresh activation re-checks DNS and the targets before
+ * installing again. Finishing instead would skip those checks and would have to know how far the
+ * dead run got.
+ */
+export async function recoverActivation(s: Session, id: string, r: Rollover): Promise<StepResult> {
+  const entry = s.entry(id);
+  const targets = computeTargets(entry);
+  const backup = backupDir(s, id, r);
+  if (s.dryRun) {
+    s.ctx.log.info(`dry run: would restore the files of "${id}" from ${backup} (an earlier run stopped while installing), then activate again`);
+    return { rollover: r };
+  }
+  const restored = restoreMaterial(targets, backup);
+  s.ctx.log.warn(`"${id}": an earlier run stopped while installing rollover ${r.id}; ${restored.length > 0 ? `restored ${restored.join(', ')} from the backup` : 'no file had been replaced yet'}; activating again`);
+  // The dead run may already have reloaded the service with the new files: make it present what is
+  // on disk again before the fresh activation decides anything.
+  if (entry.reload && restored.length > 0) {
+    await runServiceCommand(entry.reload, { timeoutMs: entry.reloadTimeout, what: 'reload after restoring' }).catch((e: Error) => s.ctx.log.error(e.message));
+  }
+  const note = `an interrupted activation was undone (files restored from ${backup}); activating again`;
+  s.event({ id, rollover: r.id, event: 'phase', phase: 'propagated', reason: note });
+  return { rollover: { ...r, phase: 'propagated', lastError: note } };
 }

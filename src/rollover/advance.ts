@@ -4,7 +4,7 @@ import { DanehookError, PropagationTimeoutError, toDanehookError } from '../erro
 import { computeNextStep, pruneFinished } from '../core/rollover.js';
 import { ACTIVE_PHASES, type Rollover } from '../core/state.js';
 import { createLimiter } from '../io/dns-limiter.js';
-import { activateRollover, type StepResult } from './activate.js';
+import { activateRollover, recoverActivation, type StepResult } from './activate.js';
 import { cleanupRollover } from './cleanup.js';
 import { publishRollover } from './publish.js';
 import { pollPropagation } from './propagation.js';
@@ -38,6 +38,8 @@ async function runStep(s: Session, id: string, r: Rollover): Promise<StepResult 
       return { rollover: r, wait: step.at };
     case 'activate':
       return activateRollover(s, id, r);
+    case 'recover-activation':
+      return recoverActivation(s, id, r);
     case 'cleanup':
       return cleanupRollover(s, id, r);
     case 'done':

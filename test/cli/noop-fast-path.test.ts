@@ -61,6 +61,19 @@ test('a rollover waiting for its deadline is a fast no-op; a due one is not', as
   assert.notEqual(due.code, 0, 'the full run tried DNS');
 });
 
+test('an activating rollover (a run died mid-install) is due at once, whatever its deadline', async () => {
+  const config = ws.writeConfig(baseConfig(ws));
+  const future = new Date(Date.now() + 3_600_000).toISOString();
+  writeState(rollover('activating', { propagatedAt: '2026-01-01T00:00:00.000Z', activateAfter: future }));
+  const r = await runCli(['post-deploy', '-v', '-c', config]);
+  assert.doesNotMatch(r.stderr, /fast path/);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /stopped while installing/);
+  // Nothing was installed (no install paths): restored nothing, back to waiting for its deadline.
+  const state = JSON.parse(readFileSync(join(ws.stateDir, 'state.json'), 'utf8'));
+  assert.equal(state.certificates.mx.rollovers[0].phase, 'propagated');
+});
+
 test('a state directory open to other users is reported', async () => {
   const { chmodSync } = await import('node:fs');
   const config = ws.writeConfig(baseConfig(ws));

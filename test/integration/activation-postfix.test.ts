@@ -1,12 +1,12 @@
 // Activation that proves itself, against real BIND (primary + secondary) and real postfix: the
 // served certificate changes only at activation and openssl's DANE check passes after every phase;
 // a failing reload, a hanging reload and a wrong certificate served each roll back (exit 69).
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { requireBinaries } from '../harness/binaries.js';
+import { makeTempDir } from '../harness/tempdir.js';
 import { startBind } from '../harness/bind.js';
 import { startPostfix } from '../harness/postfix.js';
 import { makeCa, makeIntermediate, makeLeaf, opensslAssociation, removeCertDir, type CertFiles } from '../harness/certs.js';
@@ -67,13 +67,17 @@ test('postfix rollover: served certificate changes only at activation; DANE veri
   assert.match(events, /"phase":"activated"/);
 });
 
+// Not straight in /tmp: root refuses to install into a directory everyone can write (exit 78).
+const NOT_READ_DIR = makeTempDir('not-read');
+after(() => rmSync(NOT_READ_DIR, { recursive: true, force: true }));
+
 const rollbacks: [string, Record<string, unknown>, RegExp][] = [
   ['reload fails', { reload: ['sh', '-c', 'echo reload broke >&2; exit 3'] }, /reload \(sh -c .*\) exited with 3: reload broke/],
   ['reload hangs', { reload: ['sleep', '30'], reloadTimeout: '1s' }, /reload \(sleep 30\) timed out after 1000 ms/],
   // The endpoint is down: nothing proves the new certificate is served.
   ['probe endpoint down', { probe: { protocol: 'smtp', addresses: ['127.0.0.1:1'], grace: '1s' } }, /probe: mx\.example\.test 127\.0\.0\.1:1 \(smtp\) .*refused/i],
   // The operator points install at a file postfix does not read: reload succeeds, postfix keeps the old key.
-  ['wrong certificate served', { install: { combined: join(tmpdir(), `danehook-not-read-by-postfix-${process.pid}.pem`) } }, /presents a certificate that matches none of the expected TLSA records/],
+  ['wrong certificate served', { install: { combined: join(NOT_READ_DIR, 'not-read-by-postfix.pem') } }, /presents a certificate that matches none of the expected TLSA records/],
 ];
 
 for (const [name, entry, reason] of rollbacks) {

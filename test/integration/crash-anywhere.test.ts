@@ -221,7 +221,7 @@ async function runInstance(t: Parameters<typeof startBind>[0], rand: () => numbe
     for (;;) {
       const st = await status();
       const mine = st?.rollovers.find((r: { spki: string }) => r.spki === spki);
-      const active = (st?.rollovers ?? []).filter((r: { phase: string }) => ['staged', 'published', 'propagated', 'activated'].includes(r.phase));
+      const active = (st?.rollovers ?? []).filter((r: { phase: string }) => ['staged', 'published', 'propagated', 'activating', 'activated'].includes(r.phase));
       if (mine?.phase === 'cleaned' && st.live?.spki === spki && active.length === 0) break;
       if (mine && ['rolled-back', 'superseded'].includes(mine.phase)) await failWith(`rollover ${n} ended ${mine.phase}: ${mine.lastError}; history: ${history.join(' | ')}`);
       if (Date.now() - started > ROLLOVER_DEADLINE_MS) await failWith(`rollover ${n} did not converge within ${ROLLOVER_DEADLINE_MS} ms: ${JSON.stringify(st)}; history: ${history.join(' | ')}`);

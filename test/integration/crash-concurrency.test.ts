@@ -91,7 +91,7 @@ async function setup(t: Ctx) {
   const assertConverged = async (expect: { mx?: CertFiles; www?: CertFiles }) => {
     const st = await status();
     for (const c of st.certificates) {
-      assert.deepEqual(c.rollovers.filter((r) => ['staged', 'published', 'propagated', 'activated'].includes(r.phase)), [], `${c.id}: nothing pending`);
+      assert.deepEqual(c.rollovers.filter((r) => ['staged', 'published', 'propagated', 'activating', 'activated'].includes(r.phase)), [], `${c.id}: nothing pending`);
     }
     assert.ok(await bind.waitForSecondarySync());
     for (const [id, owner] of [['mx', MX], ['www', WWW]] as const) {

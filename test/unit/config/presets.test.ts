@@ -21,7 +21,8 @@ test('presets give Debian-conventional defaults', () => {
     const e = parse({ preset });
     assert.deepEqual(e.ports, ports, preset);
     assert.deepEqual(e.reload, reload, preset);
-    assert.deepEqual(e.install, { ...install, mode: '0600' }, preset);
+    // No mode by default: existing targets keep theirs (io/install-meta.ts).
+    assert.deepEqual(e.install, { ...install, allowWritableDir: false, replaceSymlinks: false }, preset);
   }
 });
 
@@ -29,7 +30,7 @@ test('entry keys override the preset, install key by key', () => {
   const e = parse({ preset: 'nginx', ports: [8443], reload: ['systemctl', 'reload', 'nginx'], install: { key: '/srv/k.pem', mode: '0640' } });
   assert.deepEqual(e.ports, [8443]);
   assert.deepEqual(e.reload, ['systemctl', 'reload', 'nginx']);
-  assert.deepEqual(e.install, { fullchain: '/etc/nginx/danehook/mx.fullchain.pem', key: '/srv/k.pem', mode: '0640' });
+  assert.deepEqual(e.install, { fullchain: '/etc/nginx/danehook/mx.fullchain.pem', key: '/srv/k.pem', mode: '0640', allowWritableDir: false, replaceSymlinks: false });
 });
 
 test('without a preset, ports are required; an unknown preset is an error', () => {

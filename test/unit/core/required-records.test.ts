@@ -31,6 +31,7 @@ const phaseRows: Array<[Phase, boolean]> = [
   ['staged', true],
   ['published', true],
   ['propagated', true],
+  ['activating', true], // the service may present it already (a run died after the reload)
   ['rolled-back', true], // DESIGN.md: after a rollback the new records stay
   ['activated', false], // its records are the live certificate's now
   ['cleaned', false],

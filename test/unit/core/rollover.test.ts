@@ -89,6 +89,18 @@ const stepRows: StepRow[] = [
     want: { kind: 'wait-activation', at: at(7205) },
   },
   {
+    name: 'activating (a run died mid-install) → recover at once, before activateAfter even',
+    r: { phase: 'activating', propagatedAt: iso(5), activateAfter: iso(605) },
+    now: at(10),
+    want: { kind: 'recover-activation' },
+  },
+  {
+    name: 'activating, a week later → still recover (never left half installed)',
+    r: { phase: 'activating', propagatedAt: iso(5), activateAfter: iso(605) },
+    now: at(7 * 86_400),
+    want: { kind: 'recover-activation' },
+  },
+  {
     name: 'activated, cleanupDelay 0 → cleanup at once',
     r: { phase: 'activated', propagatedAt: iso(5), activateAfter: iso(605), activatedAt: iso(1000) },
     now: at(1000),
@@ -321,6 +333,7 @@ test('supersedePending: every not-yet-activated rollover is superseded, the rest
     ['published', null, 'superseded', `superseded at ${now.toISOString()}`],
     ['propagated', null, 'superseded', `superseded at ${now.toISOString()}`],
     ['rolled-back', 'probe of 192.0.2.1:25 failed', 'superseded', 'probe of 192.0.2.1:25 failed'],
+    ['activating', null, 'activating', null], // half installed: only its own recovery may touch it
     ['activated', null, 'activated', null],
     ['cleaned', null, 'cleaned', null],
     ['superseded', 'superseded at 2025-01-01T00:00:00.000Z', 'superseded', 'superseded at 2025-01-01T00:00:00.000Z'],

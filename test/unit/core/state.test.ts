@@ -69,8 +69,8 @@ test('emptyState / emptyEntryState are valid and fresh objects', () => {
 });
 
 test('phases: the DESIGN.md list, and which still have work to do', () => {
-  assert.deepEqual([...PHASES], ['staged', 'published', 'propagated', 'activated', 'cleaned', 'rolled-back', 'superseded']);
-  assert.deepEqual([...ACTIVE_PHASES], ['staged', 'published', 'propagated', 'activated']);
+  assert.deepEqual([...PHASES], ['staged', 'published', 'propagated', 'activating', 'activated', 'cleaned', 'rolled-back', 'superseded']);
+  assert.deepEqual([...ACTIVE_PHASES], ['staged', 'published', 'propagated', 'activating', 'activated']);
 });
 
 // Each row: a mutation of validState() that is still valid.
