@@ -48,7 +48,11 @@ async function acceptQueued(ctx: CommandContext, loaded: LoadedConfig, r: Renewa
   try {
     s = await openSession(ctx, loaded, { lock: true, lockWaitMs: waitMs });
   } catch (err) {
-    if (!(err instanceof LockBusyError)) throw err;
+    if (!(err instanceof LockBusyError)) {
+      // E.g. a corrupt state file (74): the renewal waits in the inbox until the state is repaired.
+      ctx.log.info(`"${id}": the renewal stays queued as ${join(loaded.config.stateDir, INBOX_DIR, name)}; the first run that can read the state accepts it`);
+      throw err;
+    }
     const holder = err.holder ? `another danehook run (pid ${err.holder})` : 'another danehook run';
     ctx.log.info(`"${id}": ${holder} held the lock for ${formatDuration(waitMs)}; the renewal is queued as ${join(loaded.config.stateDir, INBOX_DIR, name)} and that run or the next "danehook post-deploy" publishes it`);
     return { kind: 'queued' };
