@@ -59,7 +59,7 @@ async function acceptQueued(ctx: CommandContext, loaded: LoadedConfig, r: Renewa
   }
   let results;
   try {
-    results = await drainInbox(s);
+    results = await drainInbox(s, name);
   } finally {
     closeSession(s);
   }

@@ -35,7 +35,8 @@ function isPermanent(e: DanehookError): boolean {
   return e.exitCode === ExitCode.data || e.exitCode === ExitCode.usage;
 }
 
-export async function drainInbox(s: Session): Promise<DrainResult[]> {
+/** `own`: the item of the calling deploy, whose error it reports itself (the others' are logged here). */
+export async function drainInbox(s: Session, own?: string): Promise<DrainResult[]> {
   if (s.dryRun) return [];
   const stateDir = s.loaded.config.stateDir;
   for (const t of removeStaleInboxTemps(stateDir, s.now())) s.ctx.log.info(`removed inbox/${t}, left by a deploy killed while queueing`);
@@ -53,12 +54,16 @@ export async function drainInbox(s: Session): Promise<DrainResult[]> {
       results.push({ name, id: item.id, outcome, disposition: 'accepted' });
     } catch (err) {
       const e = toDanehookError(err);
-      s.ctx.log.error(e.message);
+      if (name !== own) s.ctx.log.error(e.message);
       let disposition: DrainResult['disposition'] = 'kept';
       if (renewal && isKnownRenewal(s, renewal.entry.id, renewal.fingerprint)) {
         // Staged before the failure: the state carries it now, and post-deploy publishes it.
         removeInboxItem(stateDir, name);
         disposition = 'accepted';
+      } else if (isPermanent(e) && name === own) {
+        // The deploy reports it to the client at once, as it always has: nothing to keep.
+        removeInboxItem(stateDir, name);
+        disposition = 'rejected';
       } else if (isPermanent(e)) {
         s.ctx.log.warn(`${source} cannot be accepted; moved to ${rejectInboxItem(stateDir, name)}`);
         disposition = 'rejected';

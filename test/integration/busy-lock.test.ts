@@ -48,7 +48,7 @@ async function setup(t: HarnessContext, entry: Record<string, unknown> = {}, dns
   writeFileSync(reload, `#!/bin/sh\nif [ -e '${slowFlag}' ]; then secs=$(cat '${slowFlag}'); rm -f '${slowFlag}'; touch '${slowFlag}.started'; sleep "$secs"; fi\nexit 0\n`);
   chmodSync(reload, 0o755);
   const config = ws.writeConfig(bindConfig(ws, bind, {
-    install: { fullchain, key: join(ws.dir, 'key.pem') }, reload: [reload], probe: { protocol: 'none' }, ...entry,
+    install: { fullchain, key: join(ws.dir, 'key.pem') }, reload: [reload], probe: { protocol: 'none' }, live: fullchain, ...entry,
   }, { ttl: 1, timeout: dnsTimeout, rollover: { propagationTimeout: '60s' } }));
   return {
     bind, ws, leaves, fullchain, config,
