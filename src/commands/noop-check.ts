@@ -8,7 +8,7 @@ import { isDue, type RolloverPolicy } from '../core/rollover.js';
 import type { State } from '../core/state.js';
 import { parseDuration } from '../config/duration.js';
 import { DEFAULT_STATE_DIR, ROLLOVER_DEFAULTS } from '../config/defaults.js';
-import { listInboxItems } from '../io/inbox.js';
+import { readInboxNames } from '../io/inbox-list.js';
 
 export const STAMP_FILE = 'config.validated';
 const SYSTEM_CANDIDATES = ['/etc/danehook/config.yaml', '/etc/danehook/config.yml', '/etc/danehook/config.json'];
@@ -48,7 +48,7 @@ export async function isNothingDue(opts: { config?: string; env: NodeJS.ProcessE
     if (!existsSync(stateDir)) return true;
     if (readFileSync(join(stateDir, STAMP_FILE), 'utf8').trim() !== computeConfigStamp(path, text)) return false;
     // A queued renewal is due at once; an absent or empty inbox costs one readdir.
-    if (listInboxItems(stateDir).length > 0) return false;
+    if (readInboxNames(stateDir).length > 0) return false;
     const r = (raw.rollover ?? {}) as Record<string, unknown>;
     // The stamp proves the schema accepted this very file; defaults come from config/defaults.ts.
     const policy = Object.fromEntries(

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { CertificateError, StateIoError } from '../errors.js';
 import { computeInboxName, formatInboxItem, INBOX_NAME, parseInboxItem, type InboxItem } from '../core/inbox-item.js';
 import { writeFileAtomic } from './files.js';
+import { INBOX_DIR, readInboxNames } from './inbox-list.js';
 
-export const INBOX_DIR = 'inbox';
+export { INBOX_DIR };
 /** Items that can never be accepted (entry gone, certificate expired): kept for the operator. */
 export const REJECTED_DIR = 'inbox.rejected';
 /** A temp file of a writer killed mid-write is removed after this long (a write takes milliseconds). */
@@ -37,14 +38,11 @@ export function writeInboxItem(stateDir: string, item: InboxItem, now: Date): st
 
 /** Queued items in arrival order; one readdir (an absent inbox is empty). Temp files are skipped. */
 export function listInboxItems(stateDir: string): string[] {
-  let names: string[];
   try {
-    names = readdirSync(join(stateDir, INBOX_DIR));
+    return readInboxNames(stateDir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     fail('reading', join(stateDir, INBOX_DIR), err);
   }
-  return names.filter((n) => INBOX_NAME.test(n)).sort();
 }
 
 /** Read one item: unreadable is an I/O error (74, retried), damaged is bad data (65, set aside). */
