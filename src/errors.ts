@@ -59,6 +59,14 @@ export class StateIoError extends DanehookError {
 export class TemporaryError extends DanehookError {
   constructor(message: string, o?: Opts) { super('TEMPORARY', ExitCode.temporary, message, o); }
 }
+/** Another run holds the state lock (75); `holder` is its pid when known. */
+export class LockBusyError extends TemporaryError {
+  readonly holder: number | undefined;
+  constructor(message: string, holder?: number, o?: Opts) {
+    super(message, o);
+    this.holder = holder;
+  }
+}
 /** Not every authoritative server served the new records within propagationTimeout (75). */
 export class PropagationTimeoutError extends TemporaryError {}
 /** SERVFAIL, FORMERR, malformed or unverifiable reply (76). */

@@ -1,102 +1,87 @@
-// `danehook deploy`: identify the entry, stage the renewed certificate, publish its records beside
-// the live one's, record `published`, and return at once (--wait: finish here; --detach: finish in
-// a detached background post-deploy whose output goes to a log file, not the client's pipes).
+// `danehook deploy`: identify the entry, queue the renewed certificate in stateDir/inbox (its own
+// file: no lock needed, and from then on no busy lock, kill or crash loses it), then take the lock —
+// waiting as long as a post-deploy can legitimately hold it, within lego's 120 s — and accept every
+// queued renewal (rollover/inbox-drain.ts). Still locked out: exit 0, the renewal stays queued for
+// the lock holder or the next post-deploy. Accepting (rollover/accept.ts) = stage, publish beside
+// the live one, record `published`, return at once (--wait: finish here; --detach: finish in a
+// detached background post-deploy whose output goes to a log file, not the client's pipes).
 import { openSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CertificateError, UsageError } from '../errors.js';
-import { computeCertificateRecords } from '../core/desired.js';
+import { LockBusyError, UsageError } from '../errors.js';
 import { computeCertFingerprint } from '../core/certificate.js';
-import { supersedePending } from '../core/rollover.js';
-import type { Rollover } from '../core/state.js';
-import { isPending } from '../core/phases.js';
-import { toStateRecord } from '../core/state-records.js';
+import { formatDuration } from '../config/duration.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { formatMaterial, removeOrphanStagedDirs, writeStagedFiles } from '../io/files.js';
+import { formatMaterial } from '../io/files.js';
 import { assertInstallSafe } from '../io/install-safety.js';
-import { requireLiveKnown } from '../rollover/live.js';
-import { computeKeyType, computeKeyTypeField } from '../core/key-type.js';
-import { publishRollover } from '../rollover/publish.js';
-import { closeSession, openSession, type Session } from '../rollover/session.js';
+import { INBOX_DIR, writeInboxItem } from '../io/inbox.js';
+import { StateStore } from '../io/state-store.js';
+import { acceptRenewal, type AcceptOutcome, type Renewal } from '../rollover/accept.js';
+import { drainInbox } from '../rollover/inbox-drain.js';
+import { computeDeployLockWaitMs } from '../rollover/lock-wait.js';
+import { closeSession, openSession } from '../rollover/session.js';
 import { waitForRollovers } from '../rollover/wait.js';
 import { readCertificateInput, type CertificateInput } from './certificate-input.js';
 import type { CommandContext } from './context.js';
 
-/** Refuse a certificate older than the live one (a stale file re-run from cron would roll back). */
-function checkNotOlderThanLive(s: Session, input: CertificateInput): void {
-  const live = s.entryState(input.entry.id).live;
-  const newer = input.bundle.leaf.notBefore;
-  if (!live?.notBefore || s.ctx.options.force || newer.getTime() >= Date.parse(live.notBefore)) return;
-  throw new CertificateError(
-    `"${input.entry.id}": this certificate (valid from ${newer.toISOString()}) is older than the live one (valid from ${live.notBefore}); deploying it would roll back. Use --force if that is what you want`,
-  );
+function computeRenewal(input: CertificateInput): Renewal {
+  return { entry: input.entry, bundle: input.bundle, spkiHash: input.spkiHash, fingerprint: computeCertFingerprint(input.bundle.leaf.der), client: input.event.client };
 }
 
-async function stageAndPublish(s: Session, input: CertificateInput, fingerprint: string): Promise<Rollover> {
-  const { entry, bundle } = input;
-  const id = entry.id;
-  // Before anything is written: the certificate served now must be known (exit 78 otherwise).
-  await requireLiveKnown(s, entry, computeKeyType(bundle.leaf.spki) ?? undefined);
-  const now = s.now();
-  const sup = supersedePending(s.entryState(id), now);
-  for (const old of sup.superseded) {
-    s.ctx.log.info(`"${id}": rollover ${old.id} is superseded by this renewal`);
-    s.event({ id, rollover: old.id, event: 'phase', phase: 'superseded' });
-  }
-  const es = s.entryState(id);
-  es.rollovers = sup.entry.rollovers;
-  const rolloverId = `${fingerprint.slice(0, 12)}-${now.getTime().toString(36)}`;
-  const r: Rollover = {
-    id: rolloverId,
-    phase: 'staged',
-    spki: input.spkiHash,
-    fingerprint,
-    notAfter: bundle.leaf.notAfter.toISOString(),
-    notBefore: bundle.leaf.notBefore.toISOString(),
-    ...computeKeyTypeField(bundle.leaf.spki),
-    stagedDir: `staged/${id}/${rolloverId}`,
-    records: computeCertificateRecords(entry, bundle, input.loaded.config.dns.ttl).map(toStateRecord),
-    replacedTtl: null,
-    alreadyServed: false,
-    createdAt: now.toISOString(),
-    publishedAt: null, propagatedAt: null, activateAfter: null, activatedAt: null, cleanedAt: null,
-    servers: {},
-    attempts: 0,
-    lastError: null,
-  };
-  if (!s.dryRun) {
-    for (const orphan of removeOrphanStagedDirs(input.loaded.config.stateDir, id, es.rollovers.map((x) => x.stagedDir))) {
-      s.ctx.log.info(`removed ${orphan}, left by an interrupted run`);
-    }
-    writeStagedFiles(input.loaded.config.stateDir, r.stagedDir, formatMaterial(bundle));
-    es.rollovers.push(r);
-    s.event({ id, rollover: r.id, event: 'phase', phase: 'staged', spki: r.spki, client: input.event.client });
-    s.save();
-  }
-  return publishStaged(s, id, r);
+/** Queue the renewal before taking the lock; returns the item's file name. */
+function writeRenewalToInbox(ctx: CommandContext, loaded: LoadedConfig, r: Renewal): string {
+  new StateStore(loaded.config.stateDir).ensureDir();
+  const now = ctx.now();
+  return writeInboxItem(loaded.config.stateDir, {
+    version: 1, id: r.entry.id, client: r.client, receivedAt: now.toISOString(), spki: r.spkiHash, fingerprint: r.fingerprint, pem: formatMaterial(r.bundle).combined,
+  }, now);
 }
 
-/** Publish a staged rollover and store the result (a failure leaves it staged for the timer). */
-async function publishStaged(s: Session, id: string, r: Rollover): Promise<Rollover> {
-  const es = s.entryState(id);
-  let published: Rollover;
+/**
+ * Take the lock and accept the inbox, this renewal among it. 'queued': the lock stayed busy;
+ * 'taken': another run accepted this renewal meanwhile. This renewal's own error is thrown.
+ */
+async function acceptQueued(ctx: CommandContext, loaded: LoadedConfig, r: Renewal, name: string): Promise<AcceptOutcome | { kind: 'queued' | 'taken' }> {
+  const id = r.entry.id;
+  const waitMs = computeDeployLockWaitMs(loaded.config, r.entry);
+  let s;
   try {
-    published = await publishRollover(s, id, r);
+    s = await openSession(ctx, loaded, { lock: true, lockWaitMs: waitMs });
   } catch (err) {
-    const i = es.rollovers.findIndex((x) => x.id === r.id);
-    if (!s.dryRun && i >= 0) {
-      es.rollovers[i] = { ...es.rollovers[i]!, lastError: (err as Error).message, attempts: r.attempts + 1 };
-      s.save();
-      s.ctx.log.warn(`"${id}": the renewal stays staged; "danehook post-deploy" publishes it when DNS answers`);
+    if (!(err instanceof LockBusyError)) {
+      // E.g. a corrupt state file (74): the renewal waits in the inbox until the state is repaired.
+      ctx.log.info(`"${id}": the renewal stays queued as ${join(loaded.config.stateDir, INBOX_DIR, name)}; the first run that can read the state accepts it`);
+      throw err;
     }
-    throw err;
+    const holder = err.holder ? `another danehook run (pid ${err.holder})` : 'another danehook run';
+    ctx.log.info(`"${id}": ${holder} held the lock for ${formatDuration(waitMs)}; the renewal is queued as ${join(loaded.config.stateDir, INBOX_DIR, name)} and that run or the next "danehook post-deploy" publishes it`);
+    return { kind: 'queued' };
   }
-  if (!s.dryRun) {
-    es.rollovers[es.rollovers.findIndex((x) => x.id === r.id)] = published;
-    s.save();
+  let results;
+  try {
+    results = await drainInbox(s, name);
+  } finally {
+    closeSession(s);
   }
-  return published;
+  const mine = results.find((x) => x.name === name);
+  if (!mine) {
+    ctx.log.info(`"${id}": another danehook run accepted this renewal meanwhile`);
+    return { kind: 'taken' };
+  }
+  if (mine.error) throw mine.error;
+  return mine.outcome!;
+}
+
+/** --dry-run: no queue, no lock, nothing written; show what accepting it would do. */
+async function dryRunDeploy(ctx: CommandContext, loaded: LoadedConfig, r: Renewal): Promise<number> {
+  const s = await openSession(ctx, loaded, { lock: false });
+  try {
+    await acceptRenewal(s, r);
+  } finally {
+    closeSession(s);
+  }
+  return 0;
 }
 
 function spawnDetached(ctx: CommandContext, loaded: LoadedConfig, id: string): void {
@@ -136,39 +121,16 @@ export async function deployCommand(ctx: CommandContext): Promise<number> {
   const o = ctx.options;
   if (o.retry && !o.pem && !o.cert && o.args.length === 0) return retryRolledBack(ctx);
   const input = await readCertificateInput(ctx, { requireKey: true });
-  const id = input.entry.id;
   // Before any state or DNS write: an install target root must refuse later is refused now (78).
-  assertInstallSafe(id, input.entry.install);
-  const fingerprint = computeCertFingerprint(input.bundle.leaf.der);
-  const s = await openSession(ctx, input.loaded, { lock: true });
-  let phase: Rollover['phase'];
-  try {
-    s.entry(id);
-    const es = s.entryState(id);
-    const pending = es.rollovers.find((r) => r.fingerprint === fingerprint && isPending(r.phase));
-    if (es.live?.fingerprint === fingerprint) {
-      ctx.log.info(`"${id}": this certificate is already live; nothing to do`);
-      return 0;
-    } else if (pending?.phase === 'rolled-back') {
-      ctx.log.warn(`"${id}": this certificate was rolled back (${pending.lastError}); run "danehook deploy --id ${id} --retry" once the cause is fixed`);
-      return 0;
-    } else if (pending?.phase === 'staged') {
-      // An earlier deploy could not publish (DNS down): try again now rather than claim success.
-      ctx.log.info(`"${id}": this certificate is staged but not yet published (${pending.lastError ?? 'interrupted'}); publishing now`);
-      phase = (await publishStaged(s, id, pending)).phase;
-    } else if (pending) {
-      ctx.log.info(`"${id}": this certificate is already pending (${pending.phase}); nothing to do`);
-      phase = pending.phase;
-    } else {
-      checkNotOlderThanLive(s, input);
-      phase = (await stageAndPublish(s, input, fingerprint)).phase;
-    }
-  } finally {
-    closeSession(s);
-  }
-  if (o.dryRun) return 0;
+  assertInstallSafe(input.entry.id, input.entry.install);
+  const renewal = computeRenewal(input);
+  const id = renewal.entry.id;
+  if (o.dryRun) return dryRunDeploy(ctx, input.loaded, renewal);
+  const name = writeRenewalToInbox(ctx, input.loaded, renewal);
+  const outcome = await acceptQueued(ctx, input.loaded, renewal, name);
+  if (outcome.kind === 'live' || outcome.kind === 'rolled-back') return 0;
   if (o.wait) return waitForRollovers(ctx, input.loaded, [id]);
   if (o.detach) spawnDetached(ctx, input.loaded, id);
-  else ctx.log.info(`"${id}": ${phase}; "danehook post-deploy" (timer or cron) finishes the rollover`);
+  else if (outcome.kind === 'pending') ctx.log.info(`"${id}": ${outcome.phase}; "danehook post-deploy" (timer or cron) finishes the rollover`);
   return 0;
 }

@@ -1,6 +1,6 @@
 // The fast path of a timer-driven `post-deploy`: when the config is byte-identical to one a full
-// run validated (stamp in stateDir) and no rollover is due, exit 0 without loading zod, cosmiconfig
-// or any DNS code. Anything unusual falls through to the full command, which reports it.
+// run validated (stamp in stateDir), the inbox is empty and no rollover is due, exit 0 without
+// loading zod, cosmiconfig or any DNS code. Anything unusual falls through to the full command.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -8,6 +8,7 @@ import { isDue, type RolloverPolicy } from '../core/rollover.js';
 import type { State } from '../core/state.js';
 import { parseDuration } from '../config/duration.js';
 import { DEFAULT_STATE_DIR, ROLLOVER_DEFAULTS } from '../config/defaults.js';
+import { readInboxNames } from '../io/inbox-list.js';
 
 export const STAMP_FILE = 'config.validated';
 const SYSTEM_CANDIDATES = ['/etc/danehook/config.yaml', '/etc/danehook/config.yml', '/etc/danehook/config.json'];
@@ -46,6 +47,8 @@ export async function isNothingDue(opts: { config?: string; env: NodeJS.ProcessE
     // only validate the config, which `pre-deploy` and `deploy` do anyway).
     if (!existsSync(stateDir)) return true;
     if (readFileSync(join(stateDir, STAMP_FILE), 'utf8').trim() !== computeConfigStamp(path, text)) return false;
+    // A queued renewal is due at once; an absent or empty inbox costs one readdir.
+    if (readInboxNames(stateDir).length > 0) return false;
     const r = (raw.rollover ?? {}) as Record<string, unknown>;
     // The stamp proves the schema accepted this very file; defaults come from config/defaults.ts.
     const policy = Object.fromEntries(

@@ -1,5 +1,6 @@
-// `danehook post-deploy`: advance every pending rollover whose time has come (poll propagation,
-// activate, clean up). A run with nothing due reads the state file once and writes nothing.
+// `danehook post-deploy`: accept renewals queued in the inbox (deploy found the lock busy), then
+// advance every pending rollover whose time has come (poll propagation, activate, clean up), then
+// accept what was queued meanwhile. A run with nothing due and nothing queued writes nothing.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
@@ -9,7 +10,9 @@ import { isDue, type RolloverPolicy } from '../core/rollover.js';
 import type { State } from '../core/state.js';
 import { UsageError, worstExitCode } from '../errors.js';
 import { StateStore } from '../io/state-store.js';
+import { listInboxItems } from '../io/inbox.js';
 import { advanceRollovers } from '../rollover/advance.js';
+import { drainInbox } from '../rollover/inbox-drain.js';
 import { closeSession, openSession } from '../rollover/session.js';
 import { waitForRollovers } from '../rollover/wait.js';
 import type { CommandContext } from './context.js';
@@ -37,16 +40,20 @@ export async function postDeployCommand(ctx: CommandContext): Promise<number> {
   const store = new StateStore(loaded.config.stateDir);
   const { state } = store.load();
   if (!ctx.options.dryRun) writeConfigStamp(store, loaded.path);
-  if (findDueIds(state, ids, loaded.config.rollover, ctx.now()).length === 0) {
+  const queued = listInboxItems(loaded.config.stateDir).length;
+  if (queued === 0 && findDueIds(state, ids, loaded.config.rollover, ctx.now()).length === 0) {
     ctx.log.debug('nothing is due');
     return 0;
   }
   const s = await openSession(ctx, loaded, { lock: true });
   try {
+    const drained = await drainInbox(s);
     // Re-check under the lock: another run may have done the work meanwhile.
     const due = findDueIds(s.state, ids, s.policy, s.now());
     const res = await advanceRollovers(s, due);
-    return worstExitCode(res.errors);
+    // Deploys that gave up waiting while this run activated (a slow reload) queued their renewals.
+    const late = await drainInbox(s);
+    return worstExitCode([...drained, ...late].flatMap((d) => (d.error ? [d.error] : [])).concat(res.errors));
   } finally {
     closeSession(s);
   }

@@ -1,18 +1,39 @@
 // `danehook status [--json]`: per id the live certificate, rollovers with phases and deadlines,
-// each authoritative server's view of pending records, and records in DNS no certificate explains.
+// each authoritative server's view of pending records, records in DNS no certificate explains, and
+// renewals queued in the inbox (not accepted yet) or set aside as unacceptable.
 import { loadConfig } from '../config/load.js';
 import { computeOwners } from '../core/desired.js';
 import { computeForeign } from '../core/plan.js';
 import { ACTIVE_PHASES } from '../core/state.js';
 import { fromStateRecords, toStateRecord } from '../core/state-records.js';
 import { StateStore } from '../io/state-store.js';
+import { INBOX_DIR, listInboxItems, listRejectedItems, readInboxItem, REJECTED_DIR } from '../io/inbox.js';
+import type { InboxItem } from '../core/inbox-item.js';
 import { observeServers } from '../rollover/propagation.js';
 import { closeSession, openSession } from '../rollover/session.js';
 import type { CommandContext } from './context.js';
 
+/** Queued renewals by entry id; an unreadable item is listed under '' (the next drain sets it aside). */
+function readQueued(stateDir: string): Map<string, { file: string; client: string; receivedAt: string; spki: string }[]> {
+  const byId = new Map<string, { file: string; client: string; receivedAt: string; spki: string }[]>();
+  for (const name of listInboxItems(stateDir)) {
+    let item: InboxItem | undefined;
+    try {
+      item = readInboxItem(stateDir, name);
+    } catch {
+      /* damaged or gone: listed without details */
+    }
+    const id = item?.id ?? '';
+    byId.set(id, [...(byId.get(id) ?? []), { file: `${INBOX_DIR}/${name}`, client: item?.client ?? '?', receivedAt: item?.receivedAt ?? '?', spki: item?.spki ?? '?' }]);
+  }
+  return byId;
+}
+
 export async function statusCommand(ctx: CommandContext): Promise<number> {
   const loaded = await loadConfig({ file: ctx.options.config, env: ctx.env });
   for (const w of loaded.warnings) ctx.log.warn(w);
+  const queued = readQueued(loaded.config.stateDir);
+  const rejected = listRejectedItems(loaded.config.stateDir).map((n) => `${REJECTED_DIR}/${n}`);
   // Status never writes: a read-only session (no lock, dry-run semantics).
   const s = await openSession({ ...ctx, options: { ...ctx.options, dryRun: true } }, loaded, { lock: false });
   const certificates = [];
@@ -40,14 +61,17 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
         live: es?.live ? { spki: es.live.spki, notAfter: es.live.notAfter, source: es.live.source } : null,
         liveKnown: es?.liveKnown ?? false,
         rollovers,
+        queued: queued.get(entry.id) ?? [],
         ...(foreign ? { foreignRecords: foreign } : {}),
       });
     }
   } finally {
     closeSession(s);
   }
+  const configured = new Set(loaded.config.certificates.map((c) => c.id));
+  const unassigned = [...queued].filter(([id]) => !configured.has(id)).flatMap(([, items]) => items.map((i) => i.file));
   if (ctx.options.json) {
-    ctx.out(JSON.stringify({ stateDir: new StateStore(loaded.config.stateDir).dir, certificates }, null, 2) + '\n');
+    ctx.out(JSON.stringify({ stateDir: new StateStore(loaded.config.stateDir).dir, certificates, inbox: { unassigned, rejected } }, null, 2) + '\n');
     return 0;
   }
   const lines: string[] = [];
@@ -59,8 +83,11 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
       lines.push(`  ${r.id} ${r.phase}${when}${r.lastError ? ` — ${r.lastError}` : ''}`);
       for (const [server, view] of Object.entries(r.servers ?? {})) lines.push(`    ${server}: ${view}`);
     }
+    for (const q of c.queued) lines.push(`  queued renewal SPKI ${q.spki.slice(0, 16)}… from ${q.client}, received ${q.receivedAt} (${q.file}): the next run holding the lock publishes it`);
     for (const f of c.foreignRecords ?? []) lines.push(`  not ours (kept): ${f.name} TLSA ${f.tlsa}`);
   }
+  for (const f of unassigned) lines.push(`queued renewal ${f} belongs to no configured entry or is damaged: the next post-deploy sets it aside`);
+  for (const f of rejected) lines.push(`set aside, never accepted: ${f} (the log of the run that moved it says why)`);
   ctx.out(lines.join('\n') + '\n');
   return 0;
 }

@@ -1,13 +1,19 @@
 // The state directory: state.json (validated on load, written atomically: temp + fsync + rename +
-// directory fsync), a lock file a second run waits on briefly, and the append-only events.jsonl.
+// directory fsync), a lock file naming its holder (pid, start time, boot id: io/lock-owner.ts) that
+// other runs wait on, and the append-only events.jsonl.
 import { closeSync, constants, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { StateIoError, TemporaryError } from '../errors.js';
+import { LockBusyError, StateIoError } from '../errors.js';
 import { emptyState, STATE_VERSION, stateSchema, type State } from '../core/state.js';
 import { formatZodIssues } from '../config/issues.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { computeLockVerdict, formatLockOwner, parseLockOwner } from './lock-owner.js';
+import { readOwnLockOwner, readProcessFacts } from './process-identity.js';
 
 export const LOCK_WAIT_MS = 5000;
+
+/** Lock files this process holds (any StateStore instance): its own pid elsewhere is stale. */
+const heldLocks = new Set<string>();
 
 export interface Loaded {
   state: State;
@@ -75,7 +81,10 @@ export class StateStore {
     return true;
   }
 
-  /** Take the lock (O_EXCL file holding our pid); a lock whose process is gone is taken over. */
+  /**
+   * Take the lock (O_EXCL file naming this process), waiting up to waitMs for a live holder; a lock
+   * whose process is gone, or whose pid now belongs to another process, is taken over.
+   */
   async lock(waitMs = LOCK_WAIT_MS): Promise<void> {
     const until = Date.now() + waitMs;
     let guard: string | undefined; // held from removing a stale lock until our next create attempt
@@ -83,9 +92,10 @@ export class StateStore {
       let fd: number | undefined;
       try {
         fd = openSync(this.lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-        writeSync(fd, `${process.pid}\n`);
+        writeSync(fd, formatLockOwner(readOwnLockOwner()));
         closeSync(fd);
         this.#locked = true;
+        heldLocks.add(this.lockPath);
         return;
       } catch (err) {
         if (fd !== undefined) {
@@ -101,11 +111,11 @@ export class StateStore {
       const seen = this.#readLock();
       if (seen === undefined) continue; // released meanwhile: try again at once
       if (seen.holder === 'stale') {
-        // A killed run leaves its lock behind; its pid is gone, so the lock protects nothing.
+        // A killed run leaves its lock behind; its process is gone, so the lock protects nothing.
         guard = await this.#takeOverStaleLock(seen.ino);
         continue;
       }
-      if (Date.now() >= until) throw new TemporaryError(`another danehook run${seen.holder === 'writing' ? '' : ` (pid ${seen.holder})`} holds ${this.lockPath}; try again later`);
+      if (Date.now() >= until) throw new LockBusyError(`another danehook run${seen.holder === 'writing' ? '' : ` (pid ${seen.holder})`} holds ${this.lockPath}; try again later`, seen.holder === 'writing' ? undefined : seen.holder);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -145,12 +155,15 @@ export class StateStore {
     return guard;
   }
 
-  /** The lock file's inode and holder: a live pid, 'writing' (young and still empty) or 'stale'. */
+  /** The lock file's inode and holder: a live pid, 'writing' (young and not yet written) or 'stale'. */
   #readLock(): { ino: number; holder: number | 'writing' | 'stale' } | undefined {
     try {
       const st = statSync(this.lockPath);
-      const pid = Number(readFileSync(this.lockPath, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0) return { ino: st.ino, holder: isAlive(pid) ? pid : 'stale' };
+      const owner = parseLockOwner(readFileSync(this.lockPath, 'utf8'));
+      if (owner) {
+        const verdict = computeLockVerdict(owner, readProcessFacts(owner.pid), { pid: process.pid, holdsLock: heldLocks.has(this.lockPath) });
+        return { ino: st.ino, holder: verdict === 'live' ? owner.pid : 'stale' };
+      }
       return { ino: st.ino, holder: Date.now() - st.mtimeMs < 2000 ? 'writing' : 'stale' };
     } catch {
       return undefined;
@@ -160,9 +173,10 @@ export class StateStore {
   unlock(): void {
     if (!this.#locked) return;
     this.#locked = false;
+    heldLocks.delete(this.lockPath);
     try {
       // Only our own lock: never remove one another run holds.
-      if (Number(readFileSync(this.lockPath, 'utf8').trim()) === process.pid) unlinkSync(this.lockPath);
+      if (parseLockOwner(readFileSync(this.lockPath, 'utf8'))?.pid === process.pid) unlinkSync(this.lockPath);
     } catch {
       /* already gone */
     }
@@ -181,14 +195,5 @@ export class StateStore {
     } catch (err) {
       throw ioError('appending to event log', this.eventsPath, err);
     }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -31,10 +31,11 @@ export interface Session {
   save(): boolean;
 }
 
-export async function openSession(ctx: CommandContext, loaded: LoadedConfig, opts: { lock: boolean }): Promise<Session> {
+/** `lockWaitMs`: how long to wait for a busy lock (default LOCK_WAIT_MS), then LockBusyError (75). */
+export async function openSession(ctx: CommandContext, loaded: LoadedConfig, opts: { lock: boolean; lockWaitMs?: number }): Promise<Session> {
   const store = new StateStore(loaded.config.stateDir);
   if (!ctx.options.dryRun) store.ensureDir();
-  if (opts.lock && !ctx.options.dryRun) await store.lock();
+  if (opts.lock && !ctx.options.dryRun) await store.lock(opts.lockWaitMs);
   let loadedState;
   try {
     loadedState = store.load();

@@ -1,10 +1,11 @@
 // Hostile input through the built CLI's `deploy` against a real BIND: malformed certificates, keys,
 // bundles, hook environments, configs and state files each give their documented exit code and a
-// one-line reason, and write nothing: zone serial unchanged (dig), state dir byte-identical.
+// one-line reason, and write nothing: zone serial unchanged (dig), state dir byte-identical — but for
+// a broken state file, where the renewal stays queued in the inbox until the state is repaired.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeCa, makeIntermediate, makeLeaf, removeCertDir, type Ca, type CertFiles } from '../harness/certs.js';
 import { baseConfig, makeWorkspace, runCli, type Workspace } from '../harness/cli.js';
@@ -127,6 +128,11 @@ for (const c of cases) {
     assert.equal(errors.length, 1, `exactly one error line:\n${r.stderr}`);
     assert.match(errors[0]!, c.reason);
     assert.equal(r.stdout, '', 'no result on stdout');
+    const inbox = join(ws.stateDir, 'inbox');
+    const queued = existsSync(inbox) ? readdirSync(inbox) : [];
+    // A valid renewal meeting a broken state file is not lost: it waits in the inbox (nothing else changes).
+    assert.equal(queued.length, c.state ? 1 : 0, `queued: ${queued.join(', ')}`);
+    rmSync(inbox, { recursive: true, force: true });
     assert.deepEqual(ws.snapshotState(), before, 'state unchanged');
     assert.equal(await querySerial(bind.primary, bind.zone), serial, 'no DNS write');
     assert.equal(existsSync(join(d, 'EXECUTED')), false, 'config code never runs');

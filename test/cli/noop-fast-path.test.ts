@@ -83,3 +83,23 @@ test('a state directory open to other users is reported', async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /warning: state directory .* is accessible by other users \(mode 755\); chmod 700 it/);
 });
+
+test('a queued renewal makes the run due; a damaged one is set aside and the fast path returns', async () => {
+  const config = ws.writeConfig(baseConfig(ws));
+  writeFileSync(join(ws.stateDir, 'state.json'), JSON.stringify({ version: 1, certificates: {} }));
+  assert.equal((await runCli(['post-deploy', '-c', config])).code, 0);
+  // An empty inbox directory (every item accepted) is as good as none.
+  mkdirSync(join(ws.stateDir, 'inbox'), { mode: 0o700 });
+  assert.match((await runCli(['post-deploy', '-v', '-c', config])).stderr, /fast path/);
+  const item = '1700000000000-1-abcdef.json';
+  writeFileSync(join(ws.stateDir, 'inbox', item), '{"version":1,', { mode: 0o600 });
+  const queued = await runCli(['post-deploy', '-v', '-c', config]);
+  assert.doesNotMatch(queued.stderr, /fast path/);
+  assert.equal(queued.code, 65, queued.stderr);
+  assert.match(queued.stderr, new RegExp(`queued renewal .*inbox/${item} is damaged`));
+  assert.match(queued.stderr, new RegExp(`moved to inbox\\.rejected/${item}`));
+  assert.ok(existsSync(join(ws.stateDir, 'inbox.rejected', item)));
+  const status = JSON.parse((await runCli(['status', '--json', '--offline', '-c', config])).stdout);
+  assert.deepEqual(status.inbox.rejected, [`inbox.rejected/${item}`]);
+  assert.match((await runCli(['post-deploy', '-v', '-c', config])).stderr, /fast path/, 'fast again');
+});

@@ -165,7 +165,7 @@ async function runInstance(t: Parameters<typeof startBind>[0], rand: () => numbe
       else totals.postDeployKills++;
       const lockPath = join(ws.stateDir, 'lock');
       if (existsSync(lockPath)) {
-        const pid = Number(readFileSync(lockPath, 'utf8').trim());
+        const pid = Number(readFileSync(lockPath, 'utf8').trim().split(' ')[0]); // "PID STARTTIME BOOTID"
         if (!(Number.isInteger(pid) && pid > 0 && isPidAlive(pid))) totals.staleLocksSeen++;
       }
       // A killed run must leave a state every later run can load.
@@ -253,7 +253,7 @@ async function runInstance(t: Parameters<typeof startBind>[0], rand: () => numbe
     }
     const lockPath = join(ws.stateDir, 'lock');
     if (existsSync(lockPath)) {
-      const pid = Number(readFileSync(lockPath, 'utf8').trim());
+      const pid = Number(readFileSync(lockPath, 'utf8').trim().split(' ')[0]); // "PID STARTTIME BOOTID"
       // A stale lock is fine as long as the next run takes it over (checked by the 75 counters);
       // a live holder after convergence would be a leaked process.
       if (Number.isInteger(pid) && pid > 0 && isPidAlive(pid)) await failWith(`lock held by live pid ${pid} after convergence`);

@@ -1,6 +1,6 @@
 // Concurrency: two `deploy`s and a `post-deploy` started at the same instant, for the same id and
 // for different ids, with and without a stale lock left by a killed run. Every run exits 0 or 75
-// (locked), no record is published twice, every deploy that said 0 is remembered in the state, a
+// (locked), no record is published twice, every deploy that said 0 is in the state or queued, a
 // rerun converges to exactly the live certificates' records, and the outage monitor stays clean.
 // Last, the lock itself: runs taking over the same stale lock at the same instant never both hold it.
 import { test } from 'node:test';
@@ -69,7 +69,7 @@ async function setup(t: Ctx) {
   const status = async () => {
     const r = await runCli(['status', '--json', '--offline', '-c', config]);
     assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout) as { certificates: { id: string; live: { spki: string } | null; rollovers: { phase: string; spki: string }[] }[] };
+    return JSON.parse(r.stdout) as { certificates: { id: string; live: { spki: string } | null; rollovers: { phase: string; spki: string }[]; queued: { spki: string }[] }[] };
   };
   /** Every record appears once in the answer (no duplicate RR), on both servers. */
   const assertNoDuplicates = async (owner: string) => {
@@ -92,6 +92,7 @@ async function setup(t: Ctx) {
     const st = await status();
     for (const c of st.certificates) {
       assert.deepEqual(c.rollovers.filter((r) => ['staged', 'published', 'propagated', 'activating', 'activated'].includes(r.phase)), [], `${c.id}: nothing pending`);
+      assert.deepEqual(c.queued, [], `${c.id}: nothing queued`);
     }
     assert.ok(await bind.waitForSecondarySync());
     for (const [id, owner] of [['mx', MX], ['www', WWW]] as const) {
@@ -146,7 +147,8 @@ for (const staleLock of [false, true]) {
         const id = args[args.indexOf('--id') + 1]!;
         const leaf = round.deployed.find(([d, l]) => d === id && args.includes(l.combinedPath))![1];
         const c = st.certificates.find((x) => x.id === id);
-        assert.ok(c && (c.live?.spki === spki(leaf) || c.rollovers.some((r) => r.spki === spki(leaf))), `${round.name}: deploy of ${id} exited 0 but the state does not know its certificate (lost update)`);
+        // Accepted into the state, or queued in the inbox for the next lock holder: never neither.
+        assert.ok(c && (c.live?.spki === spki(leaf) || c.rollovers.some((r) => r.spki === spki(leaf)) || c.queued.some((q) => q.spki === spki(leaf))), `${round.name}: deploy of ${id} exited 0 but neither the state nor the inbox knows its certificate (lost update)`);
       });
       await s.converge(round.runs.filter((args, i) => args[0] === 'deploy' && results[i]!.code === 75));
       const final = await s.assertConverged({});

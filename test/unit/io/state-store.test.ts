@@ -1,5 +1,6 @@
 // StateStore on real files in a temp dir: atomic save / skip-unchanged, load errors (exit 74 with the
-// path, file untouched), the lock (wait then 75, dead-pid takeover, live holder respected), events.
+// path, file untouched), the lock (wait then 75, takeover of a dead pid or of a pid now naming another
+// process — other start time or boot —, live holder respected), events.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -7,7 +8,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, uti
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { StateStore } from '../../../src/io/state-store.js';
-import { StateIoError, TemporaryError } from '../../../src/errors.js';
+import { LockBusyError, StateIoError, TemporaryError } from '../../../src/errors.js';
+import { formatLockOwner } from '../../../src/io/lock-owner.js';
+import { readBootId, readOwnLockOwner, readProcessStartTime } from '../../../src/io/process-identity.js';
 import { emptyState, type State } from '../../../src/core/state.js';
 import { makeTempDir } from '../../harness/tempdir.js';
 
@@ -41,6 +44,9 @@ function assertThrowsIo(fn: () => unknown, exitCode: number, ...res: RegExp[]) {
     return true;
   });
 }
+
+/** What a lock this process takes says: pid, start time, boot id. */
+const OWN = formatLockOwner(readOwnLockOwner());
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -144,7 +150,7 @@ for (const [name, content, re] of corruptRows) {
 test('lock writes our pid; unlock removes the file; a second unlock is harmless', async (t) => {
   const store = tempStore(t);
   await store.lock(300);
-  assert.equal(readFileSync(store.lockPath, 'utf8'), `${process.pid}\n`);
+  assert.equal(readFileSync(store.lockPath, 'utf8'), OWN);
   assert.equal(statSync(store.lockPath).mode & 0o777, 0o600);
   store.unlock();
   assert.equal(existsSync(store.lockPath), false);
@@ -158,7 +164,7 @@ test('unlock by a store that does not hold the lock leaves it alone', async (t) 
   await holder.lock(300);
   const other = new StateStore(holder.dir);
   other.unlock();
-  assert.equal(readFileSync(holder.lockPath, 'utf8'), `${process.pid}\n`);
+  assert.equal(readFileSync(holder.lockPath, 'utf8'), OWN);
   holder.unlock();
 });
 
@@ -175,10 +181,10 @@ test('a second lock(300) while held waits ~300 ms, then TemporaryError 75; the l
   });
   const elapsed = Date.now() - started;
   assert.ok(elapsed >= 290 && elapsed < 1000, `waited ${elapsed} ms`);
-  assert.equal(readFileSync(holder.lockPath, 'utf8'), `${process.pid}\n`);
+  assert.equal(readFileSync(holder.lockPath, 'utf8'), OWN);
   holder.unlock();
   await second.lock(300); // free now
-  assert.equal(readFileSync(second.lockPath, 'utf8'), `${process.pid}\n`);
+  assert.equal(readFileSync(second.lockPath, 'utf8'), OWN);
   second.unlock();
 });
 
@@ -191,7 +197,7 @@ test('a lock file holding a dead pid is taken over at once', async (t) => {
   const started = Date.now();
   await store.lock(300);
   assert.ok(Date.now() - started < 200, 'no waiting for a dead holder');
-  assert.equal(readFileSync(store.lockPath, 'utf8'), `${process.pid}\n`);
+  assert.equal(readFileSync(store.lockPath, 'utf8'), OWN);
   store.unlock();
 });
 
@@ -208,7 +214,7 @@ test('a lock held by a live process is respected until it exits', async (t) => {
   process.kill(child.pid!, 'SIGTERM');
   await exited; // reaped: the pid no longer exists
   await store.lock(300);
-  assert.equal(readFileSync(store.lockPath, 'utf8'), `${process.pid}\n`);
+  assert.equal(readFileSync(store.lockPath, 'utf8'), OWN);
   store.unlock();
 });
 
@@ -220,7 +226,7 @@ test('an empty lock file: young = a writer between open and write (wait), old = 
   const old = new Date(Date.now() - 10_000);
   utimesSync(store.lockPath, old, old);
   await store.lock(250);
-  assert.equal(readFileSync(store.lockPath, 'utf8'), `${process.pid}\n`);
+  assert.equal(readFileSync(store.lockPath, 'utf8'), OWN);
   store.unlock();
 });
 
@@ -230,8 +236,78 @@ test('a lock file with old garbage is taken over', async (t) => {
   const old = new Date(Date.now() - 10_000);
   utimesSync(store.lockPath, old, old);
   await store.lock(250);
-  assert.equal(readFileSync(store.lockPath, 'utf8'), `${process.pid}\n`);
+  assert.equal(readFileSync(store.lockPath, 'utf8'), OWN);
   store.unlock();
+});
+
+test('the lock file names this process by pid, start time (/proc/PID/stat field 22) and boot id', async (t) => {
+  const store = tempStore(t);
+  await store.lock(300);
+  const [pid, start, boot] = readFileSync(store.lockPath, 'utf8').trim().split(' ');
+  assert.equal(Number(pid), process.pid);
+  assert.match(start!, /^\d+$/);
+  assert.equal(start, readProcessStartTime(process.pid));
+  assert.equal(boot, readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
+  store.unlock();
+});
+
+/** A live process that is not danehook, killed after the test. */
+function spawnSleeper(t: { after(fn: () => void): void }): number {
+  const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  });
+  return child.pid!;
+}
+
+// Each row: how the lock file describes a live, unrelated process (`sleep 60`) → taken over or not.
+const identityRows: Array<[string, (pid: number) => string, 'taken over' | 'respected']> = [
+  ['its pid with a different start time (pid reused)', (pid) => `${pid} ${Number(readProcessStartTime(pid)) + 1} ${readBootId()}\n`, 'taken over'],
+  ['its pid with a start time of 0 (a PID-1 container run long ago)', (pid) => `${pid} 0 ${readBootId()}\n`, 'taken over'],
+  ['its pid and start time from another boot', (pid) => `${pid} ${readProcessStartTime(pid)} 00000000-0000-4000-8000-000000000000\n`, 'taken over'],
+  ['its pid from another boot, start time unknown', (pid) => `${pid} - 00000000-0000-4000-8000-000000000000\n`, 'taken over'],
+  ['its pid, start time and boot id (the genuine holder)', (pid) => `${pid} ${readProcessStartTime(pid)} ${readBootId()}\n`, 'respected'],
+  ['its pid alone (an older danehook): judged by pid', (pid) => `${pid}\n`, 'respected'],
+  ['its pid with unknown start time and boot', (pid) => `${pid} - -\n`, 'respected'],
+];
+
+for (const [name, content, expected] of identityRows) {
+  test(`a lock naming a live unrelated process by ${name} is ${expected}`, async (t) => {
+    const store = tempStore(t);
+    const pid = spawnSleeper(t);
+    writeFileSync(store.lockPath, content(pid));
+    const started = Date.now();
+    if (expected === 'taken over') {
+      await store.lock(300);
+      assert.ok(Date.now() - started < 250, 'taken over at once, no waiting');
+      assert.equal(readFileSync(store.lockPath, 'utf8'), OWN);
+      store.unlock();
+    } else {
+      await assert.rejects(store.lock(300), (e: unknown) => e instanceof LockBusyError && e.exitCode === 75 && e.holder === pid);
+      assert.equal(readFileSync(store.lockPath, 'utf8'), content(pid), 'a live holder’s lock is not removed');
+    }
+  });
+}
+
+test('a lock naming this very process that it does not hold (a previous PID-1 run) is taken over; one it holds is not', async (t) => {
+  const store = tempStore(t);
+  writeFileSync(store.lockPath, `${process.pid}\n`);
+  await store.lock(300);
+  assert.equal(readFileSync(store.lockPath, 'utf8'), OWN);
+  // Held now: another StateStore of this process must wait, not take it over.
+  await assert.rejects(new StateStore(store.dir).lock(200), (e: unknown) => e instanceof LockBusyError && e.holder === process.pid);
+  store.unlock();
+  assert.equal(existsSync(store.lockPath), false);
+});
+
+test('unlock leaves a lock that names another process (taken over meanwhile) in place', async (t) => {
+  const store = tempStore(t);
+  await store.lock(300);
+  const pid = spawnSleeper(t);
+  const theirs = `${pid} ${readProcessStartTime(pid)} ${readBootId()}\n`;
+  writeFileSync(store.lockPath, theirs);
+  store.unlock();
+  assert.equal(readFileSync(store.lockPath, 'utf8'), theirs);
 });
 
 test('lock in a missing directory is exit 74, not a wait', async (t) => {
