@@ -55,8 +55,13 @@ test('post-deploy before the state directory exists: exit 0, fast, nothing creat
   // Each run against the baseline run just before it (same load), then the median of those ratios.
   const ratio = median(ours.map((ms, i) => ms / base[i]!));
   reportFigures(`fast path without state dir: ${median(ours).toFixed(1)} ms vs node -e 0 ${median(base).toFixed(1)} ms (${ratio.toFixed(2)}×)`);
-  // A full post-deploy (zod, cosmiconfig, state store, DNS code) costs ~7× here; the fast path ~1.2–1.8×.
-  assert.ok(ratio <= 2.5, `post-deploy took ${ratio.toFixed(2)}× node -e 0 (${median(ours).toFixed(1)} vs ${median(base).toFixed(1)} ms)`);
+  // Deterministic: the run says it took the fast path (debug line, -v).
+  const verbose = spawnSync(process.execPath, [CLI, 'post-deploy', '-v', '-c', config], { env, encoding: 'utf8' });
+  assert.equal(verbose.status, 0, verbose.stderr);
+  assert.match(verbose.stderr, /nothing is due \(fast path\)/);
+  // A full post-deploy (zod, cosmiconfig, state store, DNS code) costs ~7× here; the fast path
+  // ~1.2–1.8× on a quiet machine, up to ~2.7× with the other test slot busy: 4× still tells them apart.
+  assert.ok(ratio <= 4, `post-deploy took ${ratio.toFixed(2)}× node -e 0 (${median(ours).toFixed(1)} vs ${median(base).toFixed(1)} ms)`);
 });
 
 test('a TLSA TTL below 60 s is warned about, naming the TTL; 60 s is not', async () => {
