@@ -38,6 +38,10 @@ async function rollTwice(t: TestContext, rollover: Record<string, unknown>) {
   const w1 = await runCli(['post-deploy', '--wait', '-c', config], { timeoutMs: 60_000 });
   assert.equal(w1.code, 0, w1.stderr);
 
+  // Let the secondary finish any transfer the first rollover's cleanup started: a NOTIFY that
+  // arrives during a transfer makes BIND check the SOA again afterwards, which could pick up C.
+  assert.ok(await bind.waitForSecondarySync(), 'secondary in sync before the hold');
+  await sleep(1000);
   await bind.holdSecondary();
   const d = await runCli(['deploy', '-c', config, '--pem', c.combinedPath]);
   assert.equal(d.code, 0, d.stderr);
