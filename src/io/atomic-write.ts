@@ -59,19 +59,26 @@ function ioFailure(what: string, path: string, err: unknown): StateIoError {
   return new StateIoError(`${what} ${path} failed (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
 }
 
-/** Create a fresh temp file beside `path`; never opens anything that already exists. */
-function createTempSync(path: string): { fd: number; tmp: string } {
+/**
+ * Draw temp names beside `path` until `create` makes one; `create` must fail with EEXIST or ELOOP
+ * on a name that already exists (O_EXCL|O_NOFOLLOW, symlink(2)), so nothing planted is ever used.
+ */
+function createTempSync<T>(path: string, create: (tmp: string) => T): { tmp: string; made: T } {
   for (let i = 0; ; i++) {
     const tmp = tempPathFor(path);
     try {
-      // 0600 from the start: a key is never readable by others, even for an instant.
-      const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-      return { fd, tmp };
+      return { tmp, made: create(tmp) };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if ((code !== 'EEXIST' && code !== 'ELOOP') || i + 1 >= TEMP_ATTEMPTS) throw err;
     }
   }
+}
+
+/** Put a prepared temp in place of `path` and make the rename durable. */
+function commitTempSync(tmp: string, path: string): void {
+  renameSync(tmp, path);
+  fsyncDirSync(dirname(path));
 }
 
 /** fsync a directory so a rename in it survives a power cut (rename is atomic, not durable). */
@@ -94,9 +101,10 @@ export function writeFileAtomic(path: string, data: string | Buffer, opts: Write
   const what = opts.what ?? 'writing';
   let tmp: string | undefined;
   try {
-    const created = createTempSync(path);
+    // 0600 from the start: a key is never readable by others, even for an instant.
+    const created = createTempSync(path, (t) => openSync(t, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
     tmp = created.tmp;
-    const fd = created.fd;
+    const fd = created.made;
     try {
       const buf = typeof data === 'string' ? Buffer.from(data) : data;
       for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
@@ -111,9 +119,7 @@ export function writeFileAtomic(path: string, data: string | Buffer, opts: Write
     } finally {
       closeSync(fd);
     }
-    renameSync(tmp, path);
-    tmp = undefined;
-    fsyncDirSync(dirname(path));
+    commitTempSync(tmp, path);
   } catch (err) {
     if (tmp) removeQuietly(tmp);
     throw ioFailure(what, path, err);
@@ -124,19 +130,8 @@ export function writeFileAtomic(path: string, data: string | Buffer, opts: Write
 export function writeSymlinkAtomic(path: string, linkTarget: string, what = 'restoring symlink'): void {
   let tmp: string | undefined;
   try {
-    for (let i = 0; ; i++) {
-      const candidate = tempPathFor(path);
-      try {
-        symlinkSync(linkTarget, candidate); // fails with EEXIST, like O_EXCL
-        tmp = candidate;
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || i + 1 >= TEMP_ATTEMPTS) throw err;
-      }
-    }
-    renameSync(tmp, path);
-    tmp = undefined;
-    fsyncDirSync(dirname(path));
+    tmp = createTempSync(path, (t) => symlinkSync(linkTarget, t)).tmp; // EEXIST like O_EXCL
+    commitTempSync(tmp, path);
   } catch (err) {
     if (tmp) removeQuietly(tmp);
     throw ioFailure(what, path, err);
