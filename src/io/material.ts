@@ -21,3 +21,8 @@ export function formatMaterial(bundle: CertificateBundle): CertMaterial {
   const key = formatPem(bundle.key.der, KEY_LABELS[bundle.key.format]);
   return { certificate, chain, fullchain: certificate + chain, key, combined: key + certificate + chain };
 }
+
+/** Installed files that hold the leaf, most complete first (fullchain, combined, certificate). */
+export function listInstalledCertificatePaths(install: Partial<Record<MaterialKind, string>> | undefined): string[] {
+  return [install?.fullchain, install?.combined, install?.certificate].filter((p): p is string => Boolean(p));
+}

@@ -8,6 +8,7 @@ import { computeKeyType, type KeyType } from '../core/key-type.js';
 import { computeSpkiHash } from '../core/certificate.js';
 import type { EntryState, Rollover } from '../core/state.js';
 import { readStagedMaterial } from '../io/files.js';
+import { listInstalledCertificatePaths } from '../io/material.js';
 import type { Session } from './session.js';
 
 /** The first certificate of a PEM text: its SPKI hash and key type; undefined when unreadable. */
@@ -34,9 +35,7 @@ export function readRolloverKeyType(s: Session, r: Rollover): KeyType | undefine
 export function readLiveKeyType(entry: CertificateEntry, es: EntryState): KeyType | undefined {
   if (!es.live) return undefined;
   if (es.live.keyType) return es.live.keyType;
-  const install = entry.install;
-  for (const path of [install?.fullchain, install?.combined, install?.certificate]) {
-    if (!path) continue;
+  for (const path of listInstalledCertificatePaths(entry.install)) {
     let text: string;
     try {
       text = readFileSync(path, 'latin1');

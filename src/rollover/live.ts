@@ -11,6 +11,7 @@ import { containsAll, fromStateRecords, toStateRecord } from '../core/state-reco
 import { ConfigError } from '../errors.js';
 import { formatHostPort } from '../io/host-port.js';
 import type { ProbeOutcome } from '../io/probe.js';
+import { listInstalledCertificatePaths } from '../io/material.js';
 import { computeProbeTargets, computeSharesEndpoint } from './probe.js';
 import { computeKeyType, computeKeyTypeField, type KeyType } from '../core/key-type.js';
 import type { Session } from './session.js';
@@ -41,9 +42,7 @@ function readChainFile(path: string): Chain {
 
 /** I/O: the installed certificate file (fullchain, combined or certificate, in that order), if any. */
 function readInstalledChain(entry: CertificateEntry): { chain: Chain; path: string } | undefined {
-  const install = entry.install;
-  for (const path of [install?.fullchain, install?.combined, install?.certificate]) {
-    if (!path) continue;
+  for (const path of listInstalledCertificatePaths(entry.install)) {
     try {
       return { chain: readChainFile(path), path };
     } catch {
