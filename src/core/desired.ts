@@ -4,7 +4,8 @@ import { CertificateError } from '../errors.js';
 import type { EntryState, State } from './state.js';
 import { isPending } from './phases.js';
 import { fromStateRecords, unionRecords } from './state-records.js';
-import { computeTlsaRdata, formatTlsaOwner, parseTlsaParams, sameRdata, TlsaChainError, type ChainForTlsa, type TlsaRecord } from './tlsa.js';
+import { computeTlsaRdata, formatTlsaOwner, parseTlsaParams, sameTlsaRdata, TlsaChainError, type ChainForTlsa, type TlsaRecord } from './tlsa.js';
+import { sameRdata, type DnsRecord } from './rdata.js';
 
 export interface EntryShape {
   domains: string[];
@@ -33,7 +34,7 @@ export function computeCertificateRecords(entry: EntryShape, certs: ChainForTlsa
       throw err;
     }
   });
-  const unique = rdatas.filter((r, i) => rdatas.findIndex((o) => sameRdata(o, r)) === i);
+  const unique = rdatas.filter((r, i) => rdatas.findIndex((o) => sameTlsaRdata(o, r)) === i);
   return computeOwners(entry).flatMap((name) => unique.map((rdata) => ({ name, ttl, rdata })));
 }
 
@@ -52,14 +53,14 @@ export function computeDesiredRecords(entry: EntryShape, certificates: ChainForT
 export const LOW_TTL_SECONDS = 60;
 
 /** The warning for records with a TTL below LOW_TTL_SECONDS, or undefined. */
-export function formatLowTtlWarning(id: string, records: TlsaRecord[]): string | undefined {
+export function formatLowTtlWarning(id: string, records: DnsRecord[]): string | undefined {
   const low = [...new Set(records.filter((x) => x.ttl < LOW_TTL_SECONDS).map((x) => x.ttl))].sort((a, b) => a - b);
   if (low.length === 0) return undefined;
   return `"${id}": TLSA TTL ${low.join(', ')}s is below ${LOW_TTL_SECONDS}s: resolvers may clamp it upwards and the activation margin dominates; use 300s or more in production`;
 }
 
 /** Names holding more than MAX_RECORDS_PER_NAME records (a warning, not an error). */
-export function findCrowdedNames(records: TlsaRecord[]): string[] {
+export function findCrowdedNames(records: DnsRecord[]): string[] {
   const counts = new Map<string, number>();
   for (const r of records) counts.set(r.name, (counts.get(r.name) ?? 0) + 1);
   return [...counts].filter(([, n]) => n > MAX_RECORDS_PER_NAME).map(([name]) => name);
@@ -69,7 +70,7 @@ export function findCrowdedNames(records: TlsaRecord[]): string[] {
  * One entry's live certificate ∪ every rollover still pending (rolled-back ones keep their records)
  * ∪ the announced next key (RFC 7671 §8.1: it must stay served until the renewal that uses it).
  */
-export function computeEntryRequiredRecords(es: EntryState): TlsaRecord[] {
+export function computeEntryRequiredRecords(es: EntryState): DnsRecord[] {
   const pending = es.rollovers.filter((r) => isPending(r.phase));
   return unionRecords(fromStateRecords(es.live?.records ?? []), ...pending.map((r) => fromStateRecords(r.records)), fromStateRecords(es.next?.records ?? []));
 }
@@ -78,11 +79,11 @@ export function computeEntryRequiredRecords(es: EntryState): TlsaRecord[] {
  * What must stay, across **every** entry: RSA and ECDSA entries for one name share owner names
  * (and a "2 1 1" for a common issuer), so one id's cleanup must not delete what another needs.
  */
-export function computeRequiredRecords(state: State): TlsaRecord[] {
+export function computeRequiredRecords(state: State): DnsRecord[] {
   return unionRecords(...Object.values(state.certificates).map(computeEntryRequiredRecords));
 }
 
 /** The live certificates' records of every entry. */
-export function computeLiveRecords(state: State): TlsaRecord[] {
+export function computeLiveRecords(state: State): DnsRecord[] {
   return unionRecords(...Object.values(state.certificates).map((es) => fromStateRecords(es.live?.records ?? [])));
 }

@@ -1,10 +1,10 @@
 // The planner (pure): desired records vs what the primary serves → changes. Deploy only adds;
 // removals are planned by the rollover's cleanup with the ownership checks of DESIGN.md.
-import { sameRdata, type TlsaRecord } from './tlsa.js';
+import { formatRdata, rdataType, sameRdata, type DnsRecord, type Rdata } from './rdata.js';
 import type { Change, RRset } from '../providers/types.js';
 
 /** Creates for every desired record the primary does not serve yet. */
-export function computeAdditions(desired: TlsaRecord[], existing: Map<string, RRset>): Change[] {
+export function computeAdditions(desired: DnsRecord[], existing: Map<string, RRset>): Change[] {
   return desired
     .filter((r) => !(existing.get(r.name)?.records ?? []).some((e) => sameRdata(e, r.rdata)))
     .map((r) => ({ op: 'create', name: r.name, ttl: r.ttl, rdata: r.rdata }));
@@ -12,9 +12,9 @@ export function computeAdditions(desired: TlsaRecord[], existing: Map<string, RR
 
 export interface SafetyContext {
   /** Records matching the certificates the services present now (every entry's). */
-  live: TlsaRecord[];
+  live: DnsRecord[];
   /** Every record this id ever published or served with. */
-  owned: TlsaRecord[];
+  owned: DnsRecord[];
   /**
    * Owner names the configuration asks for: leaving one of these empty is refused. A name no
    * entry configures any more (a port or domain removed) may lose its owned records: that is the
@@ -23,7 +23,7 @@ export interface SafetyContext {
   managedNames: string[];
 }
 
-const has = (list: TlsaRecord[], name: string, rdata: TlsaRecord['rdata']) => list.some((r) => r.name === name && sameRdata(r.rdata, rdata));
+const has = (list: DnsRecord[], name: string, rdata: Rdata) => list.some((r) => r.name === name && sameRdata(r.rdata, rdata));
 
 /**
  * Safety violations of a plan (DESIGN.md invariants): deleting a live certificate's record,
@@ -32,8 +32,8 @@ const has = (list: TlsaRecord[], name: string, rdata: TlsaRecord['rdata']) => li
 export function checkPlanSafety(changes: Change[], existing: Map<string, RRset>, ctx: SafetyContext): string[] {
   const violations: string[] = [];
   for (const c of changes.filter((x) => x.op === 'delete')) {
-    if (has(ctx.live, c.name, c.rdata)) violations.push(`would delete ${c.name} TLSA ${fmt(c)}, which matches the live certificate`);
-    if (!has(ctx.owned, c.name, c.rdata)) violations.push(`would delete ${c.name} TLSA ${fmt(c)}, which no certificate of this id ever had`);
+    if (has(ctx.live, c.name, c.rdata)) violations.push(`would delete ${c.name} ${rdataType(c.rdata)} ${fmt(c)}, which matches the live certificate`);
+    if (!has(ctx.owned, c.name, c.rdata)) violations.push(`would delete ${c.name} ${rdataType(c.rdata)} ${fmt(c)}, which no credential of this id ever had`);
   }
   for (const name of ctx.managedNames) {
     let after = [...(existing.get(name)?.records ?? [])];
@@ -41,13 +41,13 @@ export function checkPlanSafety(changes: Change[], existing: Map<string, RRset>,
     for (const c of changes.filter((x) => x.name === name)) {
       after = c.op === 'create' ? [...after.filter((r) => !sameRdata(r, c.rdata)), c.rdata] : after.filter((r) => !sameRdata(r, c.rdata));
     }
-    if (touched && after.length === 0) violations.push(`would leave ${name} without any TLSA record`);
+    if (touched && after.length === 0) violations.push(`would leave ${name} without any ${rdataType(changes.find((c) => c.name === name)!.rdata)} record`);
   }
   return violations;
 }
 
 /** Deletes for owned records the primary serves that no certificate to be covered needs. */
-export function computeCleanup(existing: Map<string, RRset>, desired: TlsaRecord[], owned: TlsaRecord[]): Change[] {
+export function computeCleanup(existing: Map<string, RRset>, desired: DnsRecord[], owned: DnsRecord[]): Change[] {
   const changes: Change[] = [];
   for (const [name, rrset] of existing) {
     for (const rdata of rrset.records) {
@@ -58,10 +58,10 @@ export function computeCleanup(existing: Map<string, RRset>, desired: TlsaRecord
 }
 
 /** Records at our names that no certificate of this id explains (reported, never deleted). */
-export function computeForeign(existing: Map<string, RRset>, owned: TlsaRecord[]): TlsaRecord[] {
-  const out: TlsaRecord[] = [];
+export function computeForeign(existing: Map<string, RRset>, owned: DnsRecord[]): DnsRecord[] {
+  const out: DnsRecord[] = [];
   for (const [name, rrset] of existing) for (const rdata of rrset.records) if (!has(owned, name, rdata)) out.push({ name, ttl: rrset.ttl ?? 0, rdata });
   return out;
 }
 
-const fmt = (c: Change) => `${c.rdata.usage} ${c.rdata.selector} ${c.rdata.matchingType} ${c.rdata.data.slice(0, 16)}…`;
+const fmt = (c: Change) => `${formatRdata(c.rdata).slice(0, 24)}…`;

@@ -16,11 +16,15 @@ const serversSchema = z.record(z.string(), z.strictObject({ firstServedAt: z.iso
 const iso = z.iso.datetime();
 const hex = z.string().regex(/^[0-9a-f]+$/);
 
-export const stateRecordSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9_.-]+\.$/),
-  ttl: z.number().int().min(0),
-  tlsa: z.string().regex(/^[0-3] [01] [0-2] [0-9a-f]+$/),
-});
+/** A record as stored: TLSA as "3 1 1 <hex>", TXT (DKIM) as its joined value; exactly one of them. */
+export const stateRecordSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9_.-]+\.$/),
+    ttl: z.number().int().min(0),
+    tlsa: z.string().regex(/^[0-3] [01] [0-2] [0-9a-f]+$/).optional(),
+    txt: z.string().max(4000).optional(),
+  })
+  .refine((r) => (r.tlsa === undefined) !== (r.txt === undefined), { message: 'a record has either "tlsa" or "txt"' });
 export type StateRecord = z.infer<typeof stateRecordSchema>;
 
 export const liveSchema = z.strictObject({

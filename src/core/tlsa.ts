@@ -71,7 +71,7 @@ export function computeAssociation(certDer: Uint8Array, spkiDer: Uint8Array, sel
   }
 }
 
-export function sameRdata(a: TlsaRdata, b: TlsaRdata): boolean {
+export function sameTlsaRdata(a: TlsaRdata, b: TlsaRdata): boolean {
   return a.usage === b.usage && a.selector === b.selector && a.matchingType === b.matchingType && a.data === b.data;
 }
 

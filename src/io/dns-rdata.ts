@@ -1,12 +1,38 @@
 // Pure decoders/encoders for the few rdata types danehook reads (RFC 1035 §3.3, RFC 3596,
-// RFC 6698 §2.1). Names inside rdata may be compressed, so decoders take the whole message.
+// RFC 6698 §2.1, TXT per RFC 1035 §3.3.14). Names inside rdata may be compressed, so decoders take the whole message.
 import packet from 'dns-packet';
 import type { TlsaRdata } from '../core/tlsa.js';
+import { splitTxt, type Rdata, type TxtRdata } from '../core/rdata.js';
 import { readName, TYPE, WireFormatError, type WireRecord } from './dns-wire.js';
 
 /** TLSA rdata with its 2-byte RDLENGTH prefix, via dns-packet's codec. */
 export function encodeTlsaRdata(r: TlsaRdata): Buffer {
   return packet.tlsa.encode({ usage: r.usage, selector: r.selector, matchingType: r.matchingType, certificate: Buffer.from(r.data, 'hex') });
+}
+
+/** TXT rdata with its RDLENGTH prefix: the value as ≤255-byte character-strings. */
+export function encodeTxtRdata(r: TxtRdata): Buffer {
+  const body = Buffer.concat(splitTxt(r.text).map((part) => Buffer.concat([Buffer.from([part.length]), part])));
+  const len = Buffer.alloc(2);
+  len.writeUInt16BE(body.length);
+  return Buffer.concat([len, body]);
+}
+
+/** Either type, with its RDLENGTH prefix. */
+export function encodeRdata(r: Rdata): Buffer {
+  return 'text' in r ? encodeTxtRdata(r) : encodeTlsaRdata(r);
+}
+
+/** A TXT record's character-strings joined into one value (how DKIM reads it, RFC 6376 §3.6.2.2). */
+export function parseTxtRdata(rr: WireRecord): TxtRdata {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < rr.rdata.length; ) {
+    const n = rr.rdata[i]!;
+    if (i + 1 + n > rr.rdata.length) throw new WireFormatError(`TXT record for ${rr.name} has a truncated string`);
+    parts.push(rr.rdata.subarray(i + 1, i + 1 + n));
+    i += 1 + n;
+  }
+  return { type: 'TXT', text: Buffer.concat(parts).toString('utf8') };
 }
 
 export function parseTlsaRdata(rr: WireRecord): TlsaRdata {

@@ -2,12 +2,12 @@
 // TLSA RRsets, SOA serials, zone apexes, a zone's nameservers and addresses. Identical concurrent
 // queries are de-duplicated and the number in flight is bounded.
 import { lookup } from 'node:dns/promises';
-import type { TlsaRdata } from '../core/tlsa.js';
+import type { Rdata, RecordType } from '../core/rdata.js';
 import { DnsProtocolError, UnavailableError } from '../errors.js';
 import type { RRset } from '../providers/types.js';
 import { createDeduper, createLimiter } from './dns-limiter.js';
 import { queryServer, type QueryReply } from './dns-query.js';
-import { parseAddressRdata, parseNameRdata, parseSoaRdata, parseTlsaRdata } from './dns-rdata.js';
+import { parseAddressRdata, parseNameRdata, parseSoaRdata, parseTlsaRdata, parseTxtRdata } from './dns-rdata.js';
 import { formatAbsoluteName, TYPE, type WireRecord } from './dns-wire.js';
 import { formatHostPort, type HostPort } from './host-port.js';
 
@@ -33,6 +33,8 @@ export interface Nameserver extends HostPort {
 
 export interface Resolver {
   queryTlsa(server: HostPort, name: string): Promise<TlsaAnswer>;
+  /** The RRset of `type` at `name` (TLSA or TXT), following CNAMEs inside the answer. */
+  queryRRset(server: HostPort, name: string, type: RecordType): Promise<TlsaAnswer>;
   querySoaSerial(server: HostPort, zone: string): Promise<number>;
   /** The apex of the zone `name` is in, as `server` (authoritative for it) sees it. */
   queryZoneApex(server: HostPort, name: string): Promise<string>;
@@ -76,11 +78,12 @@ export function createResolver(opts: ResolverOptions): Resolver {
     return dedupe(`${formatHostPort(server)} ${qname} ${type}`, () => limit(() => queryServer(server, qname, type, retry)));
   };
 
-  async function queryTlsa(server: HostPort, name: string): Promise<TlsaAnswer> {
-    const { wire, message } = await ask(server, name, TYPE.TLSA);
+  async function queryRRset(server: HostPort, name: string, type: RecordType): Promise<TlsaAnswer> {
+    const code = TYPE[type];
+    const { wire, message } = await ask(server, name, code);
     const owner = computeCanonicalOwner(wire, message.answers, name);
-    const rrs = message.answers.filter((r) => r.type === TYPE.TLSA && r.name === owner);
-    const records: TlsaRdata[] = rrs.map(parseTlsaRdata);
+    const rrs = message.answers.filter((r) => r.type === code && r.name === owner);
+    const records: Rdata[] = rrs.map((r) => (type === 'TXT' ? parseTxtRdata(r) : parseTlsaRdata(r)));
     const ttl = rrs.length === 0 ? null : Math.min(...rrs.map((r) => r.ttl));
     return { rrset: { name: formatAbsoluteName(name), ttl, records }, authoritative: message.header.aa };
   }
@@ -145,5 +148,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
     return perName.flat().filter((n) => !seen.has(n.host) && seen.add(n.host) !== undefined);
   }
 
-  return { queryTlsa, querySoaSerial, queryZoneApex, queryAddresses, discoverNameservers };
+  const queryTlsa = (server: HostPort, name: string) => queryRRset(server, name, 'TLSA');
+
+  return { queryTlsa, queryRRset, querySoaSerial, queryZoneApex, queryAddresses, discoverNameservers };
 }

@@ -1,13 +1,13 @@
 // The DNS provider interface: providers only read and write records; the core computes the plan
 // (as octoDNS and DNSControl do). Every provider has the same shape; see registry.ts.
-import type { TlsaRdata } from '../core/tlsa.js';
+import type { Rdata, RecordType } from '../core/rdata.js';
 
-/** One change of a plan: add or remove a single TLSA record. Names absolute, lowercase, trailing dot. */
+/** One change of a plan: add or remove a single record (TLSA or TXT). Names absolute, lowercase, trailing dot. */
 export interface Change {
   op: 'create' | 'delete';
   name: string;
   ttl: number;
-  rdata: TlsaRdata;
+  rdata: Rdata;
 }
 
 /** A plan is data: it can be printed, and it is exactly what gets applied. */
@@ -15,11 +15,11 @@ export interface Plan {
   changes: Change[];
 }
 
-/** A TLSA RRset as one server serves it; `records` empty when the name has no TLSA (NODATA/NXDOMAIN). */
+/** An RRset of one type as one server serves it; `records` empty when there is none (NODATA/NXDOMAIN). */
 export interface RRset {
   name: string;
   ttl: number | null; // null when there are no records
-  records: TlsaRdata[];
+  records: Rdata[];
 }
 
 export interface ProviderCapabilities {
@@ -35,8 +35,8 @@ export interface ApplyResult {
 export interface DnsProvider {
   readonly name: string;
   readonly capabilities: ProviderCapabilities;
-  /** Current TLSA RRsets at the primary, keyed by name. */
-  listRecords(names: string[]): Promise<Map<string, RRset>>;
+  /** Current RRsets of `type` (default TLSA) at the primary, keyed by name. */
+  listRecords(names: string[], type?: RecordType): Promise<Map<string, RRset>>;
   /** Apply a plan: one atomic write per zone. An empty plan writes nothing. */
   apply(plan: Plan): Promise<ApplyResult>;
   /** Preflight: the server is reachable and accepts our credentials; writes nothing. */

@@ -4,6 +4,7 @@ import { lookup } from 'node:dns/promises';
 import { networkInterfaces } from 'node:os';
 import type { CertificateEntry } from '../config/schema.js';
 import { formatTlsaOwner, type TlsaRecord } from '../core/tlsa.js';
+import { onlyTlsa, type DnsRecord } from '../core/rdata.js';
 import { computeTlsaMatch } from '../core/tlsa-match.js';
 import { computeOwners } from '../core/desired.js';
 import { formatKeyType, type KeyType } from '../core/key-type.js';
@@ -122,7 +123,9 @@ async function judgeTarget(io: ProbeModule, t: EndpointTarget, rdatas: TlsaRecor
  * Probe each target until its presented chain matches `records` for its owner, allowing `graceMs`
  * for a reload to settle; with `keyTypes`, once per expected key type (see ProbeEndpointsOptions).
  */
-export async function probeEndpoints(targets: EndpointTarget[], records: TlsaRecord[], opts: ProbeEndpointsOptions): Promise<ProbeVerdict[]> {
+/** Endpoints are judged against the TLSA records among `records` (other types do not describe TLS). */
+export async function probeEndpoints(targets: EndpointTarget[], all: DnsRecord[], opts: ProbeEndpointsOptions): Promise<ProbeVerdict[]> {
+  const records = onlyTlsa(all);
   const io = await import('../io/probe.js');
   const keyTypes: (KeyType | undefined)[] = opts.keyTypes && opts.keyTypes.length > 0 ? [...opts.keyTypes] : [undefined];
   return Promise.all(

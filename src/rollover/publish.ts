@@ -8,7 +8,7 @@ import { containsAll, fromStateRecords, toStateRecord, unionRecords } from '../c
 import { formatChangeJson } from '../core/format-plan.js';
 import { isNextKeyAged } from '../core/next-key.js';
 import type { RolloverPath } from '../core/phases.js';
-import type { TlsaRecord } from '../core/tlsa.js';
+import type { DnsRecord } from '../core/rdata.js';
 import type { RRset } from '../providers/types.js';
 import type { Session } from './session.js';
 import { confirmApplied } from './records.js';
@@ -18,7 +18,7 @@ import { readRolloverKeyType } from './key-types.js';
 
 export interface Published {
   /** The records with the TTL of the RRset each joined (RFC 2181 §5.2: one TTL per RRset). */
-  records: TlsaRecord[];
+  records: DnsRecord[];
   /** Largest TTL of the RRsets joined; null: none existed, no cache can disagree. */
   replacedTtl: number | null;
   /** The primary served every one of the records before this run added anything. */
@@ -74,7 +74,7 @@ export async function publishBesideLive(s: Session, id: string, records: StateRe
  * --reuse-key with 3 1 1), or an announced next key's once aged (RFC 7671 §8.1 "current + next")
  * — cannot be contradicted by any cache: it goes live at once. Anything else waits for the TTL.
  */
-export function choosePath(live: TlsaRecord[], next: NextKey | null, mine: TlsaRecord[], servedBefore: boolean, now: Date): RolloverPath {
+export function choosePath(live: DnsRecord[], next: NextKey | null, mine: DnsRecord[], servedBefore: boolean, now: Date): RolloverPath {
   if (!servedBefore) return 'new-key';
   if (containsAll(live, mine)) return 'same-key';
   if (next && isNextKeyAged(next, now) && containsAll(unionRecords(live, fromStateRecords(next.records)), mine)) return 'next-key';

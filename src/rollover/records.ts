@@ -1,5 +1,5 @@
 // The zone of each owner name (cached per run), and the read-back that proves an UPDATE was applied.
-import { formatTlsaRdata, sameRdata } from '../core/tlsa.js';
+import { formatRdata, rdataType, sameRdata, type RecordType } from '../core/rdata.js';
 import type { Change, DnsProvider } from '../providers/types.js';
 import { DnsRefusedError } from '../errors.js';
 import type { Session } from './session.js';
@@ -19,9 +19,11 @@ export async function groupByZone(s: Session, names: string[]): Promise<Map<stri
 export const READBACK_WINDOW_MS = 5_000;
 
 async function findUnapplied(provider: DnsProvider, changes: Change[]): Promise<Change[]> {
-  const now = await provider.listRecords([...new Set(changes.map((c) => c.name))]);
+  const types = [...new Set(changes.map((c) => rdataType(c.rdata)))];
+  const byType = new Map<RecordType, Awaited<ReturnType<DnsProvider['listRecords']>>>();
+  for (const type of types) byType.set(type, await provider.listRecords([...new Set(changes.filter((c) => rdataType(c.rdata) === type).map((c) => c.name))], type));
   return changes.filter((c) => {
-    const present = (now.get(c.name)?.records ?? []).some((r) => sameRdata(r, c.rdata));
+    const present = (byType.get(rdataType(c.rdata))!.get(c.name)?.records ?? []).some((r) => sameRdata(r, c.rdata));
     return c.op === 'create' ? !present : present;
   });
 }
@@ -43,7 +45,7 @@ export async function confirmApplied(s: Session, changes: Change[], windowMs = R
   }
   if (missing.length > 0) {
     throw new DnsRefusedError(
-      `the server acknowledged the UPDATE but did not apply ${missing.length} change(s) within ${windowMs / 1000}s, e.g. ${missing[0]!.op} ${missing[0]!.name} TLSA ${formatTlsaRdata(missing[0]!.rdata)}; check the server's update policy for key "${s.loaded.key.name}"`,
+      `the server acknowledged the UPDATE but did not apply ${missing.length} change(s) within ${windowMs / 1000}s, e.g. ${missing[0]!.op} ${missing[0]!.name} ${rdataType(missing[0]!.rdata)} ${formatRdata(missing[0]!.rdata)}; check the server's update policy for key "${s.loaded.key.name}"`,
     );
   }
 }

@@ -2,14 +2,14 @@
 // UPDATEs (one per zone when it fits in 64 KiB), and checks access with an empty UPDATE.
 import { randomInt } from 'node:crypto';
 import type { TsigKey } from '../../config/tsig-key.js';
-import type { TlsaRdata } from '../../core/tlsa.js';
+import type { Rdata, RecordType } from '../../core/rdata.js';
 import { DnsProtocolError } from '../../errors.js';
 import { formatAbsoluteName, MAX_TCP_MESSAGE } from '../../io/dns-wire.js';
 import type { HostPort } from '../../io/host-port.js';
 import { createResolver, type Resolver } from '../../io/resolver.js';
 import type { ApplyResult, Change, DnsProvider, Plan, RRset } from '../types.js';
 import { formatUpdateMessage, type UpdateMessage } from './message.js';
-import { computeRRsetAfter, computeUpdateMessages } from './split.js';
+import { applyToSnapshot, computeUpdateMessages, snapshotKey } from './split.js';
 import { sendSignedUpdate } from './transport.js';
 import { computeTsigRecordSize } from './tsig.js';
 
@@ -30,7 +30,7 @@ export function createRfc2136Provider(opts: Rfc2136Options): DnsProvider {
   const resolver = opts.resolver ?? createResolver({ timeoutMs: opts.timeoutMs, retries });
   const maxUnsigned = (opts.maxMessageBytes ?? MAX_TCP_MESSAGE) - computeTsigRecordSize(opts.key);
   // What listRecords last returned per name: the prerequisites of apply() (see split.ts).
-  const snapshot = new Map<string, TlsaRdata[]>();
+  const snapshot = new Map<string, Rdata[]>();
   const zoneOf = new Map<string, Promise<string>>();
 
   function findZone(name: string): Promise<string> {
@@ -46,14 +46,14 @@ export function createRfc2136Provider(opts: Rfc2136Options): DnsProvider {
     return p;
   }
 
-  async function listRecords(names: string[]): Promise<Map<string, RRset>> {
+  async function listRecords(names: string[], type: RecordType = 'TLSA'): Promise<Map<string, RRset>> {
     const unique = [...new Set(names.map(formatAbsoluteName))];
-    const answers = await Promise.all(unique.map((n) => resolver.queryTlsa(opts.server, n)));
+    const answers = await Promise.all(unique.map((n) => resolver.queryRRset(opts.server, n, type)));
     const out = new Map<string, RRset>();
     for (const { rrset, authoritative } of answers) {
       if (!authoritative) throw new DnsProtocolError(`${opts.server.host}:${opts.server.port} is not authoritative for ${rrset.name}`, { hint: 'dns.server must be the primary of the zone' });
       out.set(rrset.name, rrset);
-      snapshot.set(rrset.name, rrset.records);
+      snapshot.set(snapshotKey(rrset.name, type), rrset.records);
     }
     return out;
   }
@@ -78,10 +78,7 @@ export function createRfc2136Provider(opts: Rfc2136Options): DnsProvider {
       for (const [i, m] of messages.entries()) {
         const part = messages.length > 1 ? ` (message ${i + 1} of ${messages.length})` : '';
         await sendUpdate(m, `UPDATE of zone ${zone}${part}`);
-        for (const name of new Set(m.updates.map((u) => u.name))) {
-          const before = snapshot.get(name);
-          if (before !== undefined) snapshot.set(name, computeRRsetAfter(before, m.updates.filter((u) => u.name === name)));
-        }
+        applyToSnapshot(snapshot, m.updates);
       }
       result.zones.push({ zone, changes: changes.length });
     }

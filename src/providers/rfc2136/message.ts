@@ -1,22 +1,22 @@
-// RFC 2136 UPDATE messages: zone section, prerequisites, single-RR adds and deletes of TLSA
-// records, written with name compression; TLSA rdata via dns-packet's codec. Pure.
-import type { TlsaRdata } from '../../core/tlsa.js';
-import { encodeTlsaRdata } from '../../io/dns-rdata.js';
+// RFC 2136 UPDATE messages: zone section, prerequisites, single-RR adds and deletes of TLSA and
+// TXT records, written with name compression; TLSA rdata via dns-packet's codec. Pure.
+import { rdataType, type Rdata, type RecordType } from '../../core/rdata.js';
+import { encodeRdata } from '../../io/dns-rdata.js';
 import { CLASS, OPCODE, TYPE, WireWriter } from '../../io/dns-wire.js';
 
 /**
- * Prerequisites (RFC 2136 §2.4) for one owner name's TLSA RRset:
+ * Prerequisites (RFC 2136 §2.4) for one owner name's RRset of one type:
  *  - 'absent': "RRset does not exist" (§2.4.3: class NONE, TTL 0, RDLENGTH 0);
  *  - 'exactly': "RRset exists (value dependent)" (§2.4.2: class IN, TTL 0, every RR of the set).
  */
-export type Prerequisite = { kind: 'absent'; name: string } | { kind: 'exactly'; name: string; records: TlsaRdata[] };
+export type Prerequisite = { kind: 'absent'; name: string; type: RecordType } | { kind: 'exactly'; name: string; type: RecordType; records: Rdata[] };
 
 /** One update-section RR (§2.5): add (§2.5.1) or delete one RR from an RRset (§2.5.4). */
 export interface UpdateOp {
   op: 'add' | 'delete';
   name: string;
   ttl: number;
-  rdata: TlsaRdata;
+  rdata: Rdata;
 }
 
 export interface UpdateMessage {
@@ -40,15 +40,16 @@ function writeRecord(w: WireWriter, name: string, type: number, klass: number, t
 const EMPTY_RDATA = Buffer.from([0, 0]);
 
 function writePrerequisite(w: WireWriter, p: Prerequisite): void {
-  if (p.kind === 'absent') writeRecord(w, p.name, TYPE.TLSA, CLASS.NONE, 0, EMPTY_RDATA);
-  else for (const r of p.records) writeRecord(w, p.name, TYPE.TLSA, CLASS.IN, 0, encodeTlsaRdata(r));
+  if (p.kind === 'absent') writeRecord(w, p.name, TYPE[p.type], CLASS.NONE, 0, EMPTY_RDATA);
+  else for (const r of p.records) writeRecord(w, p.name, TYPE[p.type], CLASS.IN, 0, encodeRdata(r));
 }
 
 function writeUpdate(w: WireWriter, u: UpdateOp): void {
   // §2.5.4: a single-RR delete has class NONE and TTL 0. dns-packet cannot write class NONE
   // (it silently writes 0), which is why records are written here and only the rdata by dns-packet.
-  if (u.op === 'add') writeRecord(w, u.name, TYPE.TLSA, CLASS.IN, u.ttl, encodeTlsaRdata(u.rdata));
-  else writeRecord(w, u.name, TYPE.TLSA, CLASS.NONE, 0, encodeTlsaRdata(u.rdata));
+  const type = TYPE[rdataType(u.rdata)];
+  if (u.op === 'add') writeRecord(w, u.name, type, CLASS.IN, u.ttl, encodeRdata(u.rdata));
+  else writeRecord(w, u.name, type, CLASS.NONE, 0, encodeRdata(u.rdata));
 }
 
 /** Number of RRs the prerequisite section holds for these prerequisites. */

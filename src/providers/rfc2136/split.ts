@@ -1,16 +1,19 @@
 // Turning one zone's changes into UPDATE messages: one message when it fits (atomic), else as few
 // messages as fit under the 64 KiB TCP limit (RFC 1035 §4.2.2), ordered so that no partial
 // application can remove a record before its replacement is there. Pure.
-import { sameRdata, type TlsaRdata } from '../../core/tlsa.js';
+import { rdataType, sameRdata, type Rdata, type RecordType } from '../../core/rdata.js';
 import { UnsafePlanError } from '../../errors.js';
 import type { Change } from '../types.js';
 import { formatUpdateMessage, type Prerequisite, type UpdateMessage, type UpdateOp } from './message.js';
 
-/** The TLSA RRsets as last read, by owner name; names never read get no prerequisite. */
-export type Snapshot = Map<string, TlsaRdata[]>;
+/** The RRsets as last read, by snapshotKey(name, type); RRsets never read get no prerequisite. */
+export type Snapshot = Map<string, Rdata[]>;
+
+/** One RRset = one owner name and one type. */
+export const snapshotKey = (name: string, type: RecordType): string => `${type} ${name}`;
 
 /** The RRset after applying ops to it (RFC 2136 §3.4.2: duplicates ignored, absent deletes no-ops). */
-export function computeRRsetAfter(records: TlsaRdata[], ops: UpdateOp[]): TlsaRdata[] {
+export function computeRRsetAfter(records: Rdata[], ops: UpdateOp[]): Rdata[] {
   let out = [...records];
   for (const u of ops) {
     if (u.op === 'add' && !out.some((r) => sameRdata(r, u.rdata))) out.push(u.rdata);
@@ -28,12 +31,21 @@ export function computeRRsetAfter(records: TlsaRdata[], ops: UpdateOp[]): TlsaRd
  * means a forged answer to our (unsigned) read cannot steer a signed delete.
  */
 function computePrerequisites(ops: UpdateOp[], state: Snapshot): Prerequisite[] {
-  const names = [...new Set(ops.map((u) => u.name))];
-  return names.flatMap((name): Prerequisite[] => {
-    const records = state.get(name);
+  const keys = [...new Set(ops.map((u) => snapshotKey(u.name, rdataType(u.rdata))))];
+  return keys.flatMap((key): Prerequisite[] => {
+    const records = state.get(key);
     if (records === undefined) return [];
-    return [records.length === 0 ? { kind: 'absent', name } : { kind: 'exactly', name, records }];
+    const [type, name] = key.split(' ') as [RecordType, string];
+    return [records.length === 0 ? { kind: 'absent', name, type } : { kind: 'exactly', name, type, records }];
   });
+}
+
+/** What the server holds after `ops` (for the prerequisites of the next message). */
+export function applyToSnapshot(state: Snapshot, ops: UpdateOp[]): void {
+  for (const key of new Set(ops.map((u) => snapshotKey(u.name, rdataType(u.rdata))))) {
+    const before = state.get(key);
+    if (before !== undefined) state.set(key, computeRRsetAfter(before, ops.filter((u) => snapshotKey(u.name, rdataType(u.rdata)) === key)));
+  }
 }
 
 function toOp(c: Change): UpdateOp {
@@ -85,10 +97,7 @@ export function computeUpdateMessages(zone: string, changes: Change[], snapshot:
     }
     const chunk = ops.slice(start, start + lo);
     messages.push(buildMessage(zone, chunk, state));
-    for (const name of new Set(chunk.map((u) => u.name))) {
-      const before = state.get(name);
-      if (before !== undefined) state.set(name, computeRRsetAfter(before, chunk.filter((u) => u.name === name)));
-    }
+    applyToSnapshot(state, chunk);
     start += lo;
   }
   return messages;
