@@ -6,6 +6,7 @@ import type { CertEvent } from '../clients/event.js';
 import { readCertificateBundle } from '../io/cert-files.js';
 import { checkBundle, computeSpkiHash, type CertificateBundle } from '../core/certificate.js';
 import { identifyEntry } from '../core/identify.js';
+import { computeCertificateRecords } from '../core/desired.js';
 import type { CertificateEntry } from '../config/schema.js';
 import type { CommandContext } from './context.js';
 
@@ -26,5 +27,10 @@ export async function readCertificateInput(ctx: CommandContext, opts: { requireK
   const bundle = readCertificateBundle(event);
   const entry = identifyEntry(loaded.config.certificates, { id: ctx.options.id, clientName: event.name, dnsNames: bundle.leaf.dnsNames });
   checkBundle(bundle, { domains: entry.domains, now: ctx.now(), requireKey: opts.requireKey });
+  // Records computable, trust anchor served and in the issuer set: refused (65) before anything is queued.
+  computeCertificateRecords(entry, bundle, loaded.config.dns.ttl);
+  for (const c of entry.issuers ?? []) {
+    if (c.notAfter < ctx.now()) ctx.log.warn(`"${entry.id}": issuer "${c.subject}" from ${c.source} expired on ${c.notAfter.toISOString()}; its record is still published until you remove it from "issuers"`);
+  }
   return { loaded, event, bundle, entry, spkiHash: computeSpkiHash(bundle.leaf.spki) };
 }
