@@ -4,8 +4,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCertificate } from '../core/certificate.js';
-import { toIssuerCert, type IssuerCert } from '../core/issuers.js';
+import { dedupeIssuers, toIssuerCert, type IssuerCert } from '../core/issuers.js';
 import { parsePemBlocks } from '../core/pem.js';
+import { formatIssuePath } from './issues.js';
 
 /** data/issuers/ of the package: two levels up from src/config/ and from dist/config/ alike. */
 export const ISSUER_DATA_DIR = fileURLToPath(new URL('../../data/issuers/', import.meta.url));
@@ -63,4 +64,25 @@ export function readIssuerSource(item: string): IssuerCert[] {
     throw new Error(`unknown issuer set "${item}" (shipped sets: ${Object.keys(sets).join(', ')}); for a file in the working directory write "./${item}"`);
   }
   return set.files.flatMap((f) => readIssuerFile(join(ISSUER_DATA_DIR, f), item));
+}
+
+/**
+ * I/O: fill each entry's `issuers` from the `issuers` items it was configured with (deduplicated);
+ * returns every problem as "certificates[0].issuers[1]: ...", like the schema's messages.
+ */
+export function resolveIssuerSets(entries: { issuerSources?: string[] | undefined; issuers?: readonly IssuerCert[] | undefined }[]): string[] {
+  const problems: string[] = [];
+  entries.forEach((entry, i) => {
+    if (!entry.issuerSources) return;
+    const certs: IssuerCert[] = [];
+    entry.issuerSources.forEach((item, j) => {
+      try {
+        certs.push(...readIssuerSource(item));
+      } catch (err) {
+        problems.push(`${formatIssuePath(['certificates', i, 'issuers', j])}: ${(err as Error).message}`);
+      }
+    });
+    entry.issuers = dedupeIssuers(certs);
+  });
+  return problems;
 }

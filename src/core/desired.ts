@@ -5,8 +5,7 @@ import type { EntryState, State } from './state.js';
 import { isPending } from './phases.js';
 import { fromStateRecords, unionRecords } from './state-records.js';
 import { computeTlsaRdata, formatTlsaOwner, parseTlsaParams, sameRdata, selectTrustAnchor, TlsaChainError, type ChainForTlsa, type TlsaParams, type TlsaRdata, type TlsaRecord } from './tlsa.js';
-import { computeIssuerRdatas, findIssuer, isTrustAnchorUsage, type IssuerCert } from './issuers.js';
-import { computeSpkiHash } from './certificate.js';
+import { computeIssuerRdatas, computeSpkiSha256, findIssuer, isTrustAnchorUsage, type IssuerCert } from './issuers.js';
 
 export interface EntryShape {
   id?: string;
@@ -75,7 +74,7 @@ function formatOutsideSet(entry: EntryShape, certs: ChainForTlsa, params: TlsaPa
     return `${who}${which}, "${ta.subject}", is in the issuer set, but the chain carries a different certificate for it (a cross-signed copy?), so the set's "${params.usage} ${params.selector} ${params.matchingType}" record would not match what the service sends (RFC 7671 §5.2.2); use selector 1 ("2 1 1") or put the served copy in "issuers"`;
   }
   const known = set.map((c) => `"${c.subject}"`).join(', ');
-  return `${who}${which}, "${ta.subject}" (SPKI SHA-256 ${computeSpkiHash(ta.spki).slice(0, 16)}…), is not in the configured issuer set (${known}); refusing it before anything is written. Add that CA's certificate to "issuers" if it is expected, or renew from a CA in the set`;
+  return `${who}${which}, "${ta.subject}" (SPKI SHA-256 ${computeSpkiSha256(ta.spki).slice(0, 16)}…), is not in the configured issuer set (${known}); refusing it before anything is written. Add that CA's certificate to "issuers" if it is expected, or renew from a CA in the set`;
 }
 
 /** Union of several certificates' records (live ∪ pending), without duplicates, stable order. */

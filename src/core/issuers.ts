@@ -1,6 +1,7 @@
 // An issuer set for DANE-TA(2) records (RFC 7671 §5.2): every intermediate a CA may sign the next
 // certificate with, published ahead of time so a renewal from any of them needs no wait. Pure.
-import { computeSpkiHash, type CertInfo } from './certificate.js';
+import { createHash } from 'node:crypto';
+import type { CertInfo } from './certificate.js';
 import { computeAssociation, formatTlsaRdata, parseTlsaParams, type TlsaParams, type TlsaRdata } from './tlsa.js';
 
 /** One certificate of a configured set; `source` is the file or named set it came from. */
@@ -41,6 +42,11 @@ export function dedupeIssuers(certs: readonly IssuerCert[]): IssuerCert[] {
   });
 }
 
+/** SHA-256 of a SPKI, hex: the data of a "2 1 1" record (the same as core/certificate's computeSpkiHash, without loading the X.509 parser). */
+export function computeSpkiSha256(spki: Uint8Array): string {
+  return createHash('sha256').update(spki).digest('hex');
+}
+
 export function findIssuer(set: readonly IssuerCert[], ta: { subject: string; spki: Uint8Array }): IssuerCert | undefined {
   return set.find((c) => isSameCa(c, ta));
 }
@@ -67,7 +73,7 @@ export function computeIssuerSummaries(set: readonly IssuerCert[], tlsa: readonl
   const taParams = tlsa.map(parseTlsaParams).filter((p): p is TlsaParams => p !== undefined && isTrustAnchorUsage(p));
   return set.map((c) => ({
     subject: c.subject,
-    spki: computeSpkiHash(c.spki),
+    spki: computeSpkiSha256(c.spki),
     notAfter: c.notAfter.toISOString(),
     source: c.source,
     records: taParams.flatMap((p) => computeIssuerRdatas([c], p)).map(formatTlsaRdata),
