@@ -42,6 +42,7 @@ async function setup(t: Ctx, issuers: boolean) {
   const config = ws.writeConfig(bindConfig(ws, bind, {
     ...postfixEntry(pf, '3s'),
     tlsa: ['3 1 1', '2 1 1'],
+    nextKey: { mode: 'off' }, // this test is about issuer records alone: no announced next key beside them
     ...(issuers ? { issuers: [a.certPath, b.certPath] } : {}),
   }, { ttl: TTL, rollover: { propagationTimeout: '60s' } }));
   const servedRrset = async () => {
