@@ -4,8 +4,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isDue, type RolloverPolicy } from '../core/rollover.js';
-import { isNextKeyDue } from '../core/next-key.js';
+import type { RolloverPolicy } from '../core/rollover.js';
+import { isEntryDue } from '../core/due.js';
 import type { State } from '../core/state.js';
 import { parseDuration } from '../config/duration.js';
 import { DEFAULT_STATE_DIR, ROLLOVER_DEFAULTS } from '../config/defaults.js';
@@ -63,9 +63,7 @@ export async function isNothingDue(opts: { config?: string; env: NodeJS.ProcessE
       return (err as NodeJS.ErrnoException).code === 'ENOENT';
     }
     if (![1, 2].includes(state.version as number) || typeof state.certificates !== 'object') return false;
-    return Object.values(state.certificates).every(
-      (entry) => (entry.rollovers ?? []).every((r) => !isDue(r, policy, opts.now)) && !isNextKeyDue(entry.next ?? null) && (entry.retiredNext ?? []).length === 0,
-    );
+    return Object.values(state.certificates).every((entry) => !isEntryDue(entry, policy, opts.now));
   } catch {
     return false;
   }
