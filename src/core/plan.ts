@@ -1,6 +1,6 @@
 // The planner (pure): desired records vs what the primary serves → changes. Deploy only adds;
 // removals are planned by the rollover's cleanup with the ownership checks of DESIGN.md.
-import { formatRdata, rdataType, sameRdata, type DnsRecord, type Rdata } from './rdata.js';
+import { rdataType, sameRdata, type DnsRecord, type Rdata } from './rdata.js';
 import type { Change, RRset } from '../providers/types.js';
 
 /** Creates for every desired record the primary does not serve yet. */
@@ -33,7 +33,7 @@ export function checkPlanSafety(changes: Change[], existing: Map<string, RRset>,
   const violations: string[] = [];
   for (const c of changes.filter((x) => x.op === 'delete')) {
     if (has(ctx.live, c.name, c.rdata)) violations.push(`would delete ${c.name} ${rdataType(c.rdata)} ${fmt(c)}, which matches the live certificate`);
-    if (!has(ctx.owned, c.name, c.rdata)) violations.push(`would delete ${c.name} ${rdataType(c.rdata)} ${fmt(c)}, which no credential of this id ever had`);
+    if (!has(ctx.owned, c.name, c.rdata)) violations.push(`would delete ${c.name} ${rdataType(c.rdata)} ${fmt(c)}, which no ${rdataType(c.rdata) === 'TXT' ? 'key' : 'certificate'} of this id ever had`);
   }
   for (const name of ctx.managedNames) {
     let after = [...(existing.get(name)?.records ?? [])];
@@ -64,4 +64,7 @@ export function computeForeign(existing: Map<string, RRset>, owned: DnsRecord[])
   return out;
 }
 
-const fmt = (c: Change) => `${formatRdata(c.rdata).slice(0, 24)}…`;
+const fmt = (c: Change): string => {
+  const r = c.rdata;
+  return 'text' in r ? `"${r.text.slice(0, 24)}…"` : `${r.usage} ${r.selector} ${r.matchingType} ${r.data.slice(0, 16)}…`;
+};

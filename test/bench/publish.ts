@@ -3,6 +3,7 @@
 // run, as one danehook run would use it) and by BIND's own `nsupdate` (one process, one `send`
 // per as many `update add` lines as nsupdate can fit in one message — found by bisection below).
 // Between runs every record is deleted; after each run an AXFR must show exactly the 3,000.
+import { formatRdata } from '../../src/core/rdata.js';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -34,7 +35,7 @@ export function makeChanges(owners: number, ttl: number, ownerName: (i: number) 
   return out;
 }
 
-const addLine = (c: Change) => `update add ${c.name} ${c.ttl} TLSA ${c.rdata.usage} ${c.rdata.selector} ${c.rdata.matchingType} ${c.rdata.data}`;
+const addLine = (c: Change) => `update add ${c.name} ${c.ttl} TLSA ${formatRdata(c.rdata)}`;
 
 /** One nsupdate process; `batches` of lines, each followed by `send`. */
 export function runNsupdate(bind: BindHandle, batches: string[][]): Promise<{ code: number | null; ms: number; stderr: string }> {
@@ -69,7 +70,7 @@ export async function axfrTlsa(bind: BindHandle, server = bind.primary): Promise
   return out;
 }
 
-const key = (c: Change) => `${c.name} ${c.rdata.usage} ${c.rdata.selector} ${c.rdata.matchingType} ${c.rdata.data}`;
+const key = (c: Change) => `${c.name} ${formatRdata(c.rdata)}`;
 
 async function verifyExactly(bind: BindHandle, changes: Change[], who: string): Promise<void> {
   const have = await axfrTlsa(bind);

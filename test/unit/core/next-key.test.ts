@@ -1,6 +1,7 @@
 // Next-key mode's pure rules: which records announce a key (known answers from openssl), when an
 // announcement has aged, when it is used up, which path a renewal takes, and that the next key's
 // records are required (never cleaned up while announced).
+import { formatRdata } from '../../../src/core/rdata.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -83,7 +84,7 @@ test('isNextKeyConsumed: live, pending or activated with that key; not once clea
 });
 
 test('the announced next key is required (cleanup never deletes it) and makes the entry due until everywhere', () => {
-  assert.deepEqual(computeEntryRequiredRecords(es()).map((r) => r.rdata.data), [hex('c')]);
+  assert.deepEqual(computeEntryRequiredRecords(es()).map((r) => formatRdata(r.rdata)), [`3 1 1 ${hex('c')}`]);
   assert.equal(isEntryDue(es(), POLICY, new Date()), false);
   assert.equal(isEntryDue(es({ next: next({ phase: 'published' }) }), POLICY, new Date()), true);
   assert.equal(isEntryDue(es({ retiredNext: [{ name: N25, ttl: 300, tlsa: `3 1 1 ${hex('d')}` }] }), POLICY, new Date()), true);

@@ -14,7 +14,7 @@ test('header: opcode UPDATE, one zone, counts per section', () => {
   const wire = formatUpdateMessage({
     id: 0x1234,
     zone: 'Example.COM.',
-    prerequisites: [{ kind: 'exactly', name: OWNER, records: [R1, R2] }],
+    prerequisites: [{ kind: 'exactly', name: OWNER, type: 'TLSA', records: [R1, R2] }],
     updates: [{ op: 'add', name: OWNER, ttl: 3600, rdata: R2 }, { op: 'delete', name: OWNER, ttl: 3600, rdata: R1 }],
   });
   // (dns-packet cannot decode the empty TLSA rdata of an "absent" prerequisite; tested below.)
@@ -32,7 +32,7 @@ test('prerequisites: value-dependent RRset exists (§2.4.2) and RRset does not e
   const wire = formatUpdateMessage({
     id: 1,
     zone: 'example.com.',
-    prerequisites: [{ kind: 'exactly', name: OWNER, records: [R1, R2] }, { kind: 'absent', name: '_443._tcp.www.example.com.' }],
+    prerequisites: [{ kind: 'exactly', name: OWNER, type: 'TLSA', records: [R1, R2] }, { kind: 'absent', name: '_443._tcp.www.example.com.', type: 'TLSA' }],
     updates: [],
   });
   const m = parseMessage(wire);

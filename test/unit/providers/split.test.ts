@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatUpdateMessage } from '../../../src/providers/rfc2136/message.js';
-import { computeRRsetAfter, computeUpdateMessages } from '../../../src/providers/rfc2136/split.js';
+import { computeRRsetAfter, computeUpdateMessages, snapshotKey } from '../../../src/providers/rfc2136/split.js';
 import type { Change } from '../../../src/providers/types.js';
 
 const rd = (n: number) => ({ usage: 3, selector: 1, matchingType: 1, data: n.toString(16).padStart(64, '0') });
@@ -15,13 +15,13 @@ test('everything in one message when it fits, with prerequisites from the snapsh
     { op: 'create', name: owner(1), ttl: 60, rdata: rd(2) },
     { op: 'create', name: owner(2), ttl: 60, rdata: rd(3) },
   ];
-  const snapshot = new Map([[owner(1), [rd(1), rd(9)]], [owner(2), []]]);
+  const snapshot = new Map([[snapshotKey(owner(1), 'TLSA'), [rd(1), rd(9)]], [snapshotKey(owner(2), 'TLSA'), []]]);
   const msgs = computeUpdateMessages('example.com.', changes, snapshot, 65000);
   assert.equal(msgs.length, 1);
   assert.deepEqual(msgs[0]!.updates.map((u) => u.op), ['add', 'add', 'delete']);
   assert.deepEqual(msgs[0]!.prerequisites, [
-    { kind: 'exactly', name: owner(1), records: [rd(1), rd(9)] },
-    { kind: 'absent', name: owner(2) },
+    { kind: 'exactly', name: owner(1), type: 'TLSA', records: [rd(1), rd(9)] },
+    { kind: 'absent', name: owner(2), type: 'TLSA' },
   ]);
 });
 
@@ -40,7 +40,7 @@ test('over the limit: as few messages as fit, each within it, creates first, sta
   for (let i = 0; i < 400; i++) {
     changes.push({ op: 'delete', name: owner(i), ttl: 60, rdata: rd(i) });
     changes.push({ op: 'create', name: owner(i), ttl: 60, rdata: rd(i + 1000) });
-    snapshot.set(owner(i), [rd(i)]);
+    snapshot.set(snapshotKey(owner(i), 'TLSA'), [rd(i)]);
   }
   const limit = 8000;
   const msgs = computeUpdateMessages('example.com.', changes, snapshot, limit);
@@ -58,7 +58,7 @@ test('over the limit: as few messages as fit, each within it, creates first, sta
   // A name deleted in a later message must be expected with its record added earlier.
   const laterMsg = msgs.find((m) => m.updates.some((u) => u.op === 'delete' && u.name === owner(399)))!;
   const pre = laterMsg.prerequisites.find((p) => p.name === owner(399));
-  assert.deepEqual(pre, { kind: 'exactly', name: owner(399), records: [rd(399), rd(1399)] });
+  assert.deepEqual(pre, { kind: 'exactly', name: owner(399), type: 'TLSA', records: [rd(399), rd(1399)] });
 });
 
 test('a change that cannot fit alone is refused', () => {
