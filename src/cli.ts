@@ -6,7 +6,7 @@ import { createLogger, type LogLevel } from './log.js';
 import { DanehookError, ExitCode, toDanehookError, UsageError } from './errors.js';
 import type { Command, CommandOptions } from './commands/context.js';
 
-const USAGE = `usage: danehook <pre-deploy|deploy|post-deploy|status|plan|next-key> [options]
+const USAGE = `usage: danehook <pre-deploy|deploy|post-deploy|status|plan|next-key|dkim> [options]
   -c, --config FILE    config (else $DANEHOOK_CONFIG, else /etc/danehook/config.{yaml,yml,json})
   --json               machine-readable result on stdout (logs stay on stderr)
   -v, --verbose | -q, --quiet
@@ -19,6 +19,7 @@ const USAGE = `usage: danehook <pre-deploy|deploy|post-deploy|status|plan|next-k
   next-key --id ID [--csr] [--print-path]: print the path of the key the next renewal should use
           (generated and announced if there is none), or with --csr write a CSR for it and print
           that path: lego --csr "$(danehook next-key --id mx --csr)" run ...
+  dkim rotate --id ID: start a DKIM key rotation now; dkim show --id ID: the TXT records
   --force              apply a plan that violates a safety check (use with care)
 exit codes: 0 ok, 64 usage, 65 bad data, 69 unavailable, 70 internal, 74 I/O, 75 temporary,
             76 DNS protocol error, 77 refused, 78 configuration`;
@@ -31,6 +32,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'post-deploy': async () => (await import('./commands/post-deploy.js')).postDeployCommand,
   status: async () => (await import('./commands/status.js')).statusCommand,
   'next-key': async () => (await import('./commands/next-key.js')).nextKeyCommand,
+  dkim: async () => (await import('./commands/dkim.js')).dkimCommand,
 };
 
 function parse(argv: string[]): { command: string | undefined; options: CommandOptions; level: LogLevel; help: boolean; version: boolean } {

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { RolloverPolicy } from '../core/rollover.js';
-import { isEntryDue } from '../core/due.js';
+import { isEntryDue, isRotationDue } from '../core/due.js';
 import type { State } from '../core/state.js';
 import { parseDuration } from '../config/duration.js';
 import { DEFAULT_STATE_DIR, ROLLOVER_DEFAULTS } from '../config/defaults.js';
@@ -44,9 +44,11 @@ export async function isNothingDue(opts: { config?: string; env: NodeJS.ProcessE
     const text = readFileSync(path, 'utf8');
     const raw = await parseRaw(path, text);
     const stateDir = opts.env.DANEHOOK_STATE_DIR || (typeof raw.stateDir === 'string' ? raw.stateDir : DEFAULT_STATE_DIR);
+    const dkim = Array.isArray(raw.dkim) ? (raw.dkim as Record<string, unknown>[]) : [];
     // Before the first deploy there is no state directory: nothing can be due (a full run would
-    // only validate the config, which `pre-deploy` and `deploy` do anyway).
-    if (!existsSync(stateDir)) return true;
+    // only validate the config, which `pre-deploy` and `deploy` do anyway) — unless DKIM keys are
+    // configured: their first rotation is the timer's to start.
+    if (!existsSync(stateDir)) return dkim.length === 0;
     if (readFileSync(join(stateDir, STAMP_FILE), 'utf8').trim() !== computeConfigStamp(path, text)) return false;
     // A queued renewal is due at once; an absent or empty inbox costs one readdir.
     if (readInboxNames(stateDir).length > 0) return false;
@@ -63,7 +65,13 @@ export async function isNothingDue(opts: { config?: string; env: NodeJS.ProcessE
       return (err as NodeJS.ErrnoException).code === 'ENOENT';
     }
     if (![1, 2].includes(state.version as number) || typeof state.certificates !== 'object') return false;
-    return Object.values(state.certificates).every((entry) => !isEntryDue(entry, policy, opts.now));
+    if (!Object.values(state.certificates).every((entry) => !isEntryDue(entry, policy, opts.now))) return false;
+    // DKIM: a rotation due, or an old selector whose `retain` (default 7 d) has passed.
+    return dkim.every((d) => {
+      const es = state.dkim?.[String(d.id)];
+      const retain = ms(d.retain, 7 * 86_400_000);
+      return Number.isFinite(retain) && !isRotationDue(es, opts.now) && !isEntryDue(es, { ...policy, cleanupDelay: retain }, opts.now);
+    });
   } catch {
     return false;
   }

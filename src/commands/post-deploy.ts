@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { writeFileAtomic } from '../io/files.js';
 import { computeConfigStamp, STAMP_FILE } from './noop-check.js';
-import type { RolloverPolicy } from '../core/rollover.js';
-import { isEntryDue } from '../core/due.js';
+import { isEntryDue, isRotationDue } from '../core/due.js';
+import type { Config } from '../config/schema.js';
+import { startDueRotations } from '../kinds/dkim/schedule.js';
 import type { State } from '../core/state.js';
 import { UsageError, worstExitCode } from '../errors.js';
 import { StateStore } from '../io/state-store.js';
@@ -18,9 +19,14 @@ import { closeSession, openSession } from '../rollover/session.js';
 import { waitForRollovers } from '../rollover/wait.js';
 import type { CommandContext } from './context.js';
 
-/** Ids with a step due now: rollover or next key (a no-op run stops here: no lock, no DNS). */
-function findDueIds(state: State, ids: string[], policy: RolloverPolicy, now: Date): string[] {
-  return ids.filter((id) => isEntryDue(state.certificates[id], policy, now));
+/** Ids with a step due now: rollover, next key, DKIM rotation (a no-op run stops here: no lock, no DNS). */
+function findDueIds(config: Config, state: State, ids: string[], now: Date): string[] {
+  const dkim = new Map(config.dkim.map((d) => [d.id, d]));
+  return ids.filter((id) => {
+    const d = dkim.get(id);
+    if (!d) return isEntryDue(state.certificates[id], config.rollover, now);
+    return isEntryDue(state.dkim[id], { ...config.rollover, cleanupDelay: d.retain }, now) || isRotationDue(state.dkim[id], now);
+  });
 }
 
 /** Remember that this exact config validated, so the next no-op run can skip validation. */
@@ -33,7 +39,7 @@ function writeConfigStamp(store: StateStore, configPath: string): void {
 export async function postDeployCommand(ctx: CommandContext): Promise<number> {
   const loaded = await loadConfig({ file: ctx.options.config, env: ctx.env });
   for (const w of loaded.warnings) ctx.log.warn(w);
-  const configured = loaded.config.certificates.map((c) => c.id);
+  const configured = [...loaded.config.certificates, ...loaded.config.dkim].map((c) => c.id);
   if (ctx.options.id && !configured.includes(ctx.options.id)) throw new UsageError(`--id ${ctx.options.id}: no certificates[] entry has that id (configured: ${configured.join(', ')})`);
   const ids = ctx.options.id ? [ctx.options.id] : configured;
   if (ctx.options.wait) return waitForRollovers(ctx, loaded, ids);
@@ -42,7 +48,7 @@ export async function postDeployCommand(ctx: CommandContext): Promise<number> {
   const { state } = store.load();
   if (!ctx.options.dryRun) writeConfigStamp(store, loaded.path);
   const queued = listInboxItems(loaded.config.stateDir).length;
-  if (queued === 0 && findDueIds(state, ids, loaded.config.rollover, ctx.now()).length === 0) {
+  if (queued === 0 && findDueIds(loaded.config, state, ids, ctx.now()).length === 0) {
     ctx.log.debug('nothing is due');
     return 0;
   }
@@ -50,8 +56,10 @@ export async function postDeployCommand(ctx: CommandContext): Promise<number> {
   try {
     const drained = await drainInbox(s);
     // Re-check under the lock: another run may have done the work meanwhile.
-    const due = findDueIds(s.state, ids, s.policy, s.now());
+    const due = findDueIds(loaded.config, s.state, ids, s.now());
+    const started = await startDueRotations(s, due);
     const res = await advanceRollovers(s, due);
+    res.errors.unshift(...started);
     // Deploys that gave up waiting while this run activated (a slow reload) queued their renewals.
     const late = await drainInbox(s);
     return worstExitCode([...drained, ...late].flatMap((d) => (d.error ? [d.error] : [])).concat(res.errors));

@@ -16,6 +16,7 @@ import { closeSession, openSession } from '../rollover/session.js';
 import type { CommandContext } from './context.js';
 import type { NextKey } from '../core/state.js';
 import { describePath } from '../rollover/path-text.js';
+import { formatDkimStatusLines, readDkimStatus } from '../kinds/dkim/status.js';
 
 /** The next key as status shows it: since = every server serves it; agedAt = a renewal with it needs no wait. */
 function formatNextView(n: NextKey) {
@@ -87,10 +88,11 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
   } finally {
     closeSession(s);
   }
+  const dkim = readDkimStatus(s, loaded.config.dkim.filter((d) => !ctx.options.id || d.id === ctx.options.id).map((d) => d.id));
   const configured = new Set(loaded.config.certificates.map((c) => c.id));
   const unassigned = [...queued].filter(([id]) => !configured.has(id)).flatMap(([, items]) => items.map((i) => i.file));
   if (ctx.options.json) {
-    ctx.out(JSON.stringify({ stateDir: new StateStore(loaded.config.stateDir).dir, certificates, inbox: { unassigned, rejected } }, null, 2) + '\n');
+    ctx.out(JSON.stringify({ stateDir: new StateStore(loaded.config.stateDir).dir, certificates, dkim, inbox: { unassigned, rejected } }, null, 2) + '\n');
     return 0;
   }
   const lines: string[] = [];
@@ -111,6 +113,7 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
     for (const f of c.foreignRecords ?? []) lines.push(`  not ours (kept): ${f.name} TLSA ${f.tlsa}`);
     for (const i of c.issuers ?? []) lines.push(`  issuer set (${i.source}): ${i.subject} ${i.records.join(', ')}${i.served === undefined ? '' : i.served ? ' (served)' : ' (not served yet)'}`);
   }
+  lines.push(...formatDkimStatusLines(dkim));
   for (const f of unassigned) lines.push(`queued renewal ${f} belongs to no configured entry or is damaged: the next post-deploy sets it aside`);
   for (const f of rejected) lines.push(`set aside, never accepted: ${f} (the log of the run that moved it says why)`);
   ctx.out(lines.join('\n') + '\n');

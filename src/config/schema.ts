@@ -6,6 +6,7 @@ import { parseTlsaParams } from '../core/tlsa.js';
 import { parseHostPort } from '../io/host-port.js';
 import { applyPreset } from './presets.js';
 import { DEFAULT_STATE_DIR, ROLLOVER_DEFAULTS as D } from './defaults.js';
+import { dkimSchema } from './dkim-schema.js';
 import { isTrustAnchorUsage, type IssuerCert } from '../core/issuers.js';
 
 const duration = z
@@ -161,15 +162,21 @@ export const configSchema = z
     stateDir: z.string().min(1).default(DEFAULT_STATE_DIR),
     dns: dnsSchema,
     rollover: rolloverSchema.prefault({}),
-    certificates: z.array(certificateSchema).min(1, 'configure at least one certificate entry'),
+    certificates: z.array(certificateSchema).default([]),
+    /** DKIM keys rotated on the same core (config/dkim-schema.ts). */
+    dkim: z.array(dkimSchema).default([]),
   })
   .superRefine((c, ctx) => {
-    const seen = new Map<string, number>();
-    c.certificates.forEach((entry, i) => {
-      const prev = seen.get(entry.id.toLowerCase());
-      if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['certificates', i, 'id'], message: `duplicate id "${entry.id}" (also certificates[${prev}])` });
-      else seen.set(entry.id.toLowerCase(), i);
-    });
+    if (c.certificates.length + c.dkim.length === 0) ctx.addIssue({ code: 'custom', path: ['certificates'], message: 'configure at least one certificate entry (or a dkim entry)' });
+    // Ids name state entries, locks on work and command targets: unique across both kinds.
+    const seen = new Map<string, string>();
+    for (const [kind, list] of [['certificates', c.certificates], ['dkim', c.dkim]] as const) {
+      list.forEach((entry, i) => {
+        const prev = seen.get(entry.id.toLowerCase());
+        if (prev !== undefined) ctx.addIssue({ code: 'custom', path: [kind, i, 'id'], message: `duplicate id "${entry.id}" (also ${prev})` });
+        else seen.set(entry.id.toLowerCase(), `${kind}[${i}]`);
+      });
+    }
   });
 
 export type Config = z.output<typeof configSchema>;

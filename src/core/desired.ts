@@ -1,7 +1,7 @@
 // The records a certificate entry should have in DNS: owners (ports × domains) × TLSA parameters,
 // for each certificate that must be covered (the live one and every pending one, of every entry). Pure.
 import { CertificateError } from '../errors.js';
-import type { EntryState, State } from './state.js';
+import { listEntryStates, type EntryState, type State } from './state.js';
 import { isPending } from './phases.js';
 import { fromStateRecords, unionRecords } from './state-records.js';
 import { computeTlsaRdata, formatTlsaOwner, parseTlsaParams, sameTlsaRdata, selectTrustAnchor, TlsaChainError, type ChainForTlsa, type TlsaParams, type TlsaRdata, type TlsaRecord } from './tlsa.js';
@@ -132,10 +132,10 @@ export function computeEntryRequiredRecords(es: EntryState): DnsRecord[] {
  * (and a "2 1 1" for a common issuer), so one id's cleanup must not delete what another needs.
  */
 export function computeRequiredRecords(state: State): DnsRecord[] {
-  return unionRecords(...Object.values(state.certificates).map(computeEntryRequiredRecords));
+  return unionRecords(...listEntryStates(state).map(computeEntryRequiredRecords));
 }
 
 /** The live certificates' records of every entry. */
 export function computeLiveRecords(state: State): DnsRecord[] {
-  return unionRecords(...Object.values(state.certificates).map((es) => fromStateRecords(es.live?.records ?? [])));
+  return unionRecords(...listEntryStates(state).map((es) => fromStateRecords(es.live?.records ?? [])));
 }

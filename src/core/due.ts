@@ -10,3 +10,13 @@ export function isEntryDue(es: Partial<Pick<EntryState, 'rollovers' | 'next' | '
   if (!es) return false;
   return (es.rollovers ?? []).some((r) => isDue(r, policy, now)) || isNextKeyDue(es.next ?? null) || (es.retiredNext ?? []).length > 0;
 }
+
+/**
+ * A DKIM entry needs a new key: nothing on its way (pending or activated and not yet cleaned),
+ * and no live key yet or the live key's rotation time (`live.notAfter` = activation + every) passed.
+ */
+export function isRotationDue(es: Partial<Pick<EntryState, 'rollovers' | 'live'>> | undefined, now: Date): boolean {
+  if (!es) return true;
+  if ((es.rollovers ?? []).some((r) => r.phase !== 'cleaned' && r.phase !== 'superseded')) return false;
+  return !es.live || Date.parse(es.live.notAfter) <= now.getTime();
+}

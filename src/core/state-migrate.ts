@@ -1,5 +1,6 @@
 // Older state files brought to the current version before validation, without loss (pure).
-// Version 1 → 2: entries gain `next` (the announced next key: none yet) and `retiredNext` (empty).
+// Version 1 → 2: entries gain `next` (the announced next key: none yet) and `retiredNext` (empty);
+// DKIM entries (none before) get their own map.
 
 /** The raw JSON of a state file at `version`, as the current version would write it. */
 export function migrateState(raw: unknown): unknown {
@@ -8,5 +9,5 @@ export function migrateState(raw: unknown): unknown {
   const certificates = Object.fromEntries(
     Object.entries(s.certificates).map(([id, es]) => [id, { ...es, next: es?.next ?? null, retiredNext: es?.retiredNext ?? [] }]),
   );
-  return { ...s, version: 2, certificates };
+  return { ...s, version: 2, certificates, dkim: {} };
 }

@@ -126,13 +126,20 @@ export type EntryState = z.infer<typeof entryStateSchema>;
 export const stateSchema = z.strictObject({
   version: z.literal(STATE_VERSION),
   certificates: z.record(z.string(), entryStateSchema),
+  /** DKIM entries by id: the same entry state (live key, rollovers, owned TXT records). */
+  dkim: z.record(z.string(), entryStateSchema).default({}),
 });
 export type State = z.infer<typeof stateSchema>;
 
 export function emptyState(): State {
-  return { version: STATE_VERSION, certificates: {} };
+  return { version: STATE_VERSION, certificates: {}, dkim: {} };
 }
 
 export function emptyEntryState(): EntryState {
   return { live: null, liveKnown: false, rollovers: [], owned: [], next: null, retiredNext: [] };
+}
+
+/** Every entry's state, of every kind (ids are unique across kinds). */
+export function listEntryStates(state: State): EntryState[] {
+  return [...Object.values(state.certificates), ...Object.values(state.dkim)];
 }

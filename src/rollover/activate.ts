@@ -11,7 +11,7 @@ import { installMaterial, readStagedMaterial, removeBackups, restoreMaterial, st
 import { assertInstallSafe } from '../io/install-safety.js';
 import { runServiceCommand } from '../io/service.js';
 import { resolveOwner } from '../io/accounts.js';
-import { observeServers } from './propagation.js';
+import { recheckServed, saveRolloverNow } from './activation-guard.js';
 import { requireLiveKnown } from './live.js';
 import { computeProbeTargets, probeEndpoints, splitActivationTargets } from './probe.js';
 import { fromStateRecords } from '../core/state-records.js';
@@ -55,14 +55,6 @@ function readInstallOptions(entry: CertificateEntry): InstallOptions {
   };
 }
 
-/** Save the rollover in its new phase now, not at the end of the step: a crash must find it. */
-function saveRolloverNow(s: Session, id: string, r: Rollover): void {
-  const es = s.entryState(id);
-  const i = es.rollovers.findIndex((x) => x.id === r.id);
-  if (i >= 0) es.rollovers[i] = r;
-  s.save();
-}
-
 export async function activateRollover(s: Session, id: string, r: Rollover): Promise<StepResult> {
   const es = s.entryState(id);
   const entry = s.entry(id);
@@ -77,15 +69,8 @@ export async function activateRollover(s: Session, id: string, r: Rollover): Pro
     }
   }
   // RFC 6698 A.4 / DESIGN.md: never activate unless every authoritative server serves the records now.
-  const observations = await observeServers(s, r);
-  const missing = observations.filter((o) => !o.servesAll).map((o) => o.server);
-  if (missing.length > 0 || observations.length === 0) {
-    // Someone removed records, or a server lost them: publish again (adds only what is missing)
-    // and restart the clocks, so activation again waits for every server and the TTL.
-    const why = `"${id}": not activating: ${missing.join(', ') || 'no authoritative server'} no longer serve(s) the new records; publishing them again`;
-    s.event({ id, rollover: r.id, event: 'phase', phase: 'staged', reason: why });
-    return { rollover: { ...r, phase: 'staged', servers: {}, propagatedAt: null, activateAfter: null, lastError: why }, error: new TemporaryError(why) };
-  }
+  const unserved = await recheckServed(s, id, r);
+  if (unserved) return unserved;
   // Refused here (78) before anything is touched; the rollover stays propagated and is retried.
   try {
     assertInstallSafe(id, entry.install);

@@ -4,7 +4,8 @@ import { DanehookError, PropagationTimeoutError, toDanehookError } from '../erro
 import { computeNextStep, pruneFinished } from '../core/rollover.js';
 import { ACTIVE_PHASES, type Rollover } from '../core/state.js';
 import { createLimiter } from '../io/dns-limiter.js';
-import { activateRollover, recoverActivation, type StepResult } from './activate.js';
+import type { StepResult } from './activate.js';
+import { kindOf } from '../kinds/registry.js';
 import { cleanupRollover } from './cleanup.js';
 import { publishRollover } from './publish.js';
 import { advanceNextKey } from './next-key.js';
@@ -21,7 +22,7 @@ export interface AdvanceResult {
 }
 
 async function runStep(s: Session, id: string, r: Rollover): Promise<StepResult & { wait?: Date; polling?: boolean }> {
-  const step = computeNextStep(r, s.policy, s.now());
+  const step = computeNextStep(r, s.policyFor(id), s.now());
   switch (step.kind) {
     case 'publish':
       return { rollover: await publishRollover(s, id, r) };
@@ -38,9 +39,9 @@ async function runStep(s: Session, id: string, r: Rollover): Promise<StepResult 
     case 'wait-cleanup':
       return { rollover: r, wait: step.at };
     case 'activate':
-      return activateRollover(s, id, r);
+      return kindOf(s, id).activate(s, id, r);
     case 'recover-activation':
-      return recoverActivation(s, id, r);
+      return kindOf(s, id).recoverActivation(s, id, r);
     case 'cleanup':
       return cleanupRollover(s, id, r);
     case 'done':
@@ -73,8 +74,8 @@ export const POLL_CONCURRENCY = 32;
 /** Steps one rollover may take in one run (publish → poll → activate → cleanup fits easily). */
 const MAX_STEPS_PER_RUN = 8;
 
-const isPolling = (r: Rollover, s: Session): boolean => {
-  const kind = computeNextStep(r, s.policy, s.now()).kind;
+const isPolling = (id: string, r: Rollover, s: Session): boolean => {
+  const kind = computeNextStep(r, s.policyFor(id), s.now()).kind;
   return kind === 'poll' || kind === 'propagation-timeout';
 };
 
@@ -84,7 +85,7 @@ const isPolling = (r: Rollover, s: Session): boolean => {
  * Returns the rollovers polled ("id/rollover"), which the sequential pass then leaves alone.
  */
 async function pollAll(s: Session, ids: string[], result: AdvanceResult): Promise<Set<string>> {
-  const due = ids.flatMap((id) => s.entryState(id).rollovers.filter((r) => isPolling(r, s)).map((r) => ({ id, r })));
+  const due = ids.flatMap((id) => s.entryState(id).rollovers.filter((r) => isPolling(id, r, s)).map((r) => ({ id, r })));
   if (due.length === 0) return new Set();
   const limit = createLimiter(POLL_CONCURRENCY);
   await Promise.all(due.map(({ id, r }) => limit(() => applyStep(s, id, r, result))));
@@ -121,9 +122,9 @@ export async function advanceRollovers(s: Session, ids: string[]): Promise<Advan
   for (const id of ids) {
     const active = s.entryState(id).rollovers.filter((r) => ACTIVE_PHASES.includes(r.phase));
     for (const r of active) await advanceOne(s, id, r.id, polled.has(`${id}/${r.id}`), result);
-    // The announced next key: retire replaced records, publish, poll (rollover/next-key.ts).
-    const next = await advanceNextKey(s, id);
-    if (next.error) {
+    // The announced next key (TLS): retire replaced records, publish, poll (rollover/next-key.ts).
+    const next = s.kindOf(id) === 'tls' ? await advanceNextKey(s, id) : { polling: false };
+    if ('error' in next && next.error) {
       s.ctx.log.error(next.error.message);
       result.errors.push(next.error);
     }

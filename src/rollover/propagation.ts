@@ -4,6 +4,7 @@
 import { applyObservations, type ServerObservation } from '../core/rollover.js';
 import type { Rollover, StateRecord } from '../core/state.js';
 import { containsAll, fromStateRecords } from '../core/state-records.js';
+import { rdataType } from '../core/rdata.js';
 import { formatHostPort } from '../io/host-port.js';
 import { groupByZone } from './records.js';
 import type { Session } from './session.js';
@@ -21,7 +22,8 @@ export async function observeServers(s: Session, r: { records: StateRecord[] }):
         servers.map(async (ns) => {
           const server = `${zone}@${formatHostPort(ns)}`;
           try {
-            const answers = await Promise.all(names.map((n) => resolver.queryTlsa(ns, n)));
+            const typeAt = (n: string) => rdataType(records.find((x) => x.name === n)!.rdata);
+            const answers = await Promise.all(names.map((n) => resolver.queryRRset(ns, n, typeAt(n))));
             const served = answers.flatMap((a) => (a.authoritative ? a.rrset.records.map((rdata) => ({ name: a.rrset.name, ttl: 0, rdata })) : []));
             observations.push({ server, servesAll: containsAll(served, records.filter((x) => names.includes(x.name))) });
           } catch (err) {
@@ -37,7 +39,7 @@ export async function observeServers(s: Session, r: { records: StateRecord[] }):
 
 export async function pollPropagation(s: Session, id: string, r: Rollover): Promise<Rollover> {
   const observations = await observeServers(s, r);
-  const next = applyObservations(r, observations, s.policy, s.now());
+  const next = applyObservations(r, observations, s.policyFor(id), s.now());
   const waiting = observations.filter((o) => !o.servesAll).map((o) => o.server);
   if (next.phase === 'propagated') {
     const why = next.path === 'next-key'

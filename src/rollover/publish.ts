@@ -13,8 +13,7 @@ import type { RRset } from '../providers/types.js';
 import type { Session } from './session.js';
 import { confirmApplied } from './records.js';
 import { formatCrowdedWarnings, formatLowTtlWarning } from '../core/desired.js';
-import { requireLiveKnown } from './live.js';
-import { readRolloverKeyType } from './key-types.js';
+import { kindOf } from '../kinds/registry.js';
 
 export interface Published {
   /** The records with the TTL of the RRset each joined (RFC 2181 §5.2: one TTL per RRset). */
@@ -35,7 +34,8 @@ export async function publishBesideLive(s: Session, id: string, records: StateRe
   const live = fromStateRecords(es.live?.records ?? []);
   const provider = await s.provider();
   const names = [...new Set([...live, ...fromStateRecords(records)].map((x) => x.name))];
-  const existing: Map<string, RRset> = await provider.listRecords(names);
+  const type = records[0]?.txt !== undefined ? 'TXT' : 'TLSA';
+  const existing: Map<string, RRset> = await provider.listRecords(names, type);
 
   const ttlAt = (name: string, fallback: number) => existing.get(name)?.ttl ?? fallback;
   const mine = fromStateRecords(records).map((x) => ({ ...x, ttl: ttlAt(x.name, x.ttl) }));
@@ -83,10 +83,12 @@ export function choosePath(live: DnsRecord[], next: NextKey | null, mine: DnsRec
 }
 
 export async function publishRollover(s: Session, id: string, r: Rollover): Promise<Rollover> {
-  // Nothing is published until the certificate the service presents now is positively known.
-  await requireLiveKnown(s, s.entry(id), readRolloverKeyType(s, r));
-  const pub = await publishBesideLive(s, id, r.records, { rollover: r.id });
+  const kind = kindOf(s, id);
+  // TLS: nothing is published until the certificate the service presents now is positively known.
+  await kind.beforePublish(s, id, r);
+  const published = await publishBesideLive(s, id, r.records, { rollover: r.id });
   if (s.dryRun) return r;
+  const pub = { ...published, replacedTtl: kind.waitTtl(published.replacedTtl, published.records) };
   const es = s.entryState(id);
   const path = choosePath(fromStateRecords(es.live?.records ?? []), es.next, pub.records, pub.servedBefore, s.now());
   const alreadyServed = path !== 'new-key';

@@ -2,6 +2,9 @@
 // the clock, and the event log. Steps in this folder take a Session and one rollover.
 import type { LoadedConfig } from '../config/load.js';
 import type { CertificateEntry } from '../config/schema.js';
+import type { DkimEntry } from '../config/dkim-schema.js';
+
+export type CredentialKindName = 'tls' | 'dkim';
 import type { CommandContext } from '../commands/context.js';
 import type { RolloverPolicy } from '../core/rollover.js';
 import { emptyEntryState, type EntryState, type State } from '../core/state.js';
@@ -25,8 +28,16 @@ export interface Session {
   resolver(): Promise<Resolver>;
   /** Authoritative servers of a zone: dns.nameservers, or the zone's NS set asked at the primary. */
   nameservers(zone: string): Promise<Nameserver[]>;
+  /** The certificates[] entry `id` (UsageError when there is none). */
   entry(id: string): CertificateEntry;
+  /** The dkim[] entry `id` (UsageError when there is none). */
+  dkimEntry(id: string): DkimEntry;
+  /** Which kind of credential an id is ("tls" for certificates[], "dkim" for dkim[]). */
+  kindOf(id: string): CredentialKindName;
+  /** The id's state, in the map of its kind (created empty). */
   entryState(id: string): EntryState;
+  /** The policy for one id: a DKIM entry keeps the old selector `retain` after the switch. */
+  policyFor(id: string): RolloverPolicy;
   event(event: Record<string, unknown>): void;
   save(): boolean;
 }
@@ -81,8 +92,20 @@ export async function openSession(ctx: CommandContext, loaded: LoadedConfig, opt
       if (!e) throw new UsageError(`no certificates[] entry has id "${id}" (configured: ${config.certificates.map((c) => c.id).join(', ')})`);
       return e;
     },
+    dkimEntry(id) {
+      const e = config.dkim.find((c) => c.id === id);
+      if (!e) throw new UsageError(`no dkim[] entry has id "${id}" (configured: ${config.dkim.map((c) => c.id).join(', ') || 'none'})`);
+      return e;
+    },
+    kindOf(id) {
+      return config.dkim.some((c) => c.id === id) ? 'dkim' : 'tls';
+    },
     entryState(id) {
-      return (s.state.certificates[id] ??= emptyEntryState());
+      const map = s.kindOf(id) === 'dkim' ? s.state.dkim : s.state.certificates;
+      return (map[id] ??= emptyEntryState());
+    },
+    policyFor(id) {
+      return s.kindOf(id) === 'dkim' ? { ...s.policy, cleanupDelay: s.dkimEntry(id).retain } : s.policy;
     },
     event(event) {
       if (s.dryRun) return;

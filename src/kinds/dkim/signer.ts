@@ -1,0 +1,64 @@
+// The signer's configuration on disk (I/O): which key it signs the domain with now, switching it
+// to another (each file written atomically, keeping its owner, group and mode), and backing the
+// files up / restoring them for a rollback. Custom signers are driven by their `activate` argv.
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { DkimEntry } from '../../config/dkim-schema.js';
+import { writeFileAtomic } from '../../io/atomic-write.js';
+import { readDomainMap, readOpendkimKey, writeDomainMap, writeKeyTable, writeSigningTable, type SignerKey } from './signer-tables.js';
+
+const readText = (path: string): string => (existsSync(path) ? readFileSync(path, 'utf8') : '');
+
+function writeKeepingMeta(path: string, text: string): void {
+  const st = existsSync(path) ? statSync(path) : undefined;
+  writeFileAtomic(path, text, { mode: st ? st.mode & 0o777 : 0o644, uid: st?.uid, gid: st?.gid, what: 'writing signer configuration' });
+}
+
+/** The files a preset edits (a custom signer: none). */
+export function listSignerFiles(entry: DkimEntry): string[] {
+  const g = entry.signer;
+  return g.preset === 'opendkim' ? [g.keyTable, g.signingTable] : g.preset === 'rspamd' ? [g.selectorMap, g.pathMap] : [];
+}
+
+/** The key the signer uses for the domain now, as its configuration says (custom: unknown). */
+export function readSignerKey(entry: DkimEntry): SignerKey | undefined {
+  const g = entry.signer;
+  if (g.preset === 'opendkim') return readOpendkimKey(readText(g.keyTable), readText(g.signingTable), entry.domain);
+  if (g.preset === 'rspamd') {
+    const selector = readDomainMap(readText(g.selectorMap), entry.domain);
+    const keyFile = readDomainMap(readText(g.pathMap), entry.domain);
+    return selector && keyFile ? { selector, keyFile } : undefined;
+  }
+  return undefined;
+}
+
+/** Point the signer's configuration at `key` (the reload is the caller's). */
+export function writeSignerKey(entry: DkimEntry, key: SignerKey): void {
+  const g = entry.signer;
+  if (g.preset === 'opendkim') {
+    writeKeepingMeta(g.keyTable, writeKeyTable(readText(g.keyTable), entry.domain, key));
+    writeKeepingMeta(g.signingTable, writeSigningTable(readText(g.signingTable), entry.domain, key.selector));
+  } else if (g.preset === 'rspamd') {
+    writeKeepingMeta(g.pathMap, writeDomainMap(readText(g.pathMap), entry.domain, key.keyFile));
+    writeKeepingMeta(g.selectorMap, writeDomainMap(readText(g.selectorMap), entry.domain, key.selector));
+  }
+}
+
+/** Copy the signer's files into `dir` (an absent file is remembered as absent). */
+export function backupSignerFiles(entry: DkimEntry, dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const [i, path] of listSignerFiles(entry).entries()) {
+    const copy = join(dir, `${i}-${basename(path)}`);
+    rmSync(copy, { force: true });
+    if (existsSync(path)) copyFileSync(path, copy);
+  }
+}
+
+/** Put the backed-up files back (atomically); an absent backup means the file did not exist. */
+export function restoreSignerFiles(entry: DkimEntry, dir: string): void {
+  for (const [i, path] of listSignerFiles(entry).entries()) {
+    const copy = join(dir, `${i}-${basename(path)}`);
+    if (existsSync(copy)) writeKeepingMeta(path, readFileSync(copy, 'utf8'));
+    else rmSync(path, { force: true });
+  }
+}
