@@ -15,7 +15,7 @@ const PHASES = ['cleaned', 'cleaned', 'cleaned', 'cleaned', 'superseded', 'activ
 export function makeBigState(ids: number, perId: number): State {
   const hex = () => randomBytes(32).toString('hex');
   const at = (d: number) => new Date(Date.UTC(2026, 0, 1) + d * 60_000).toISOString();
-  const state: State = { version: 2, certificates: {} };
+  const state: State = { version: 2, certificates: {}, dkim: {} };
   for (let i = 0; i < ids; i++) {
     const records = [25, 465, 587].map((p) => ({ name: `_${p}._tcp.mx${i}.example.com.`, ttl: 3600, tlsa: `3 1 1 ${hex()}` }));
     state.certificates[`mx${i}`] = {

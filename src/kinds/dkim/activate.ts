@@ -48,7 +48,9 @@ export async function activateDkim(s: Session, id: string, r: Rollover): Promise
   if (unserved) return unserved;
   const selector = parseSelector(r.records[0]!.name);
   const key: SignerKey = { selector, keyFile: join(entry.signer.keyDir, `${selector}.private`) };
-  const previous = readSignerKey(entry);
+  // The signer's files say which key it uses; a custom signer's state is ours: the live key's.
+  const liveName = es.live?.records[0]?.name;
+  const previous = readSignerKey(entry) ?? (liveName ? { selector: parseSelector(liveName), keyFile: join(entry.signer.keyDir, `${parseSelector(liveName)}.private`) } : undefined);
   if (s.dryRun) {
     s.ctx.log.info(`dry run: would switch the ${entry.signer.preset} signer of ${entry.domain} to selector ${selector}`);
     return { rollover: r };

@@ -84,7 +84,7 @@ test('computeRequiredRecords: union of every entry, shared records once', () => 
   const issuer = (name: string): StateRecord => ({ name, ttl: 3600, tlsa: `2 1 1 ${hex('9')}` });
   const rsa = entry([sr(N25, 'a'), issuer(N25)], [rollover('r1', 'published', [sr(N25, 'b'), issuer(N25)])]);
   const ec = entry([sr(N25, 'c'), issuer(N25)], []);
-  const got = computeRequiredRecords({ version: 2, certificates: { rsa, ec } });
+  const got = computeRequiredRecords({ version: 2, certificates: { rsa, ec }, dkim: {} });
   assert.equal(got.length, 4);
   assert.ok(got.some((r) => formatRdata(r.rdata).startsWith('2 ')));
   assert.ok(got.some((r) => formatRdata(r.rdata).endsWith(hex('c'))), 'the other entry\'s live record is required');
@@ -93,6 +93,6 @@ test('computeRequiredRecords: union of every entry, shared records once', () => 
 test('computeLiveRecords: live records of every entry, pending ones excluded', () => {
   const rsa = entry([sr(N25, 'a')], [rollover('r1', 'published', [sr(N25, 'b')])]);
   const ec = entry([sr(N25, 'c')], []);
-  const got = computeLiveRecords({ version: 2, certificates: { rsa, ec } }).map((r) => formatRdata(r.rdata).split(' ')[3]![0]);
+  const got = computeLiveRecords({ version: 2, certificates: { rsa, ec }, dkim: {} }).map((r) => formatRdata(r.rdata).split(' ')[3]![0]);
   assert.deepEqual(got, ['a', 'c']);
 });

@@ -52,6 +52,7 @@ function validState(): State {
         retiredNext: [],
       },
     },
+    dkim: {},
   };
 }
 

@@ -34,6 +34,7 @@ function sampleState(): State {
         retiredNext: [],
       },
     },
+    dkim: {},
   };
 }
 
