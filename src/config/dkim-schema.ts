@@ -38,9 +38,13 @@ const signerSchema = z.discriminatedUnion('preset', [
   }),
   z.strictObject({
     preset: z.literal('rspamd'),
-    /** rspamd dkim_signing `selector_map` and `path_map` files ("domain value" per line). */
+    /**
+     * rspamd dkim_signing `selector_map` ("domain selector" per line), with `path =
+     * "<keyDir>/$domain.$selector.key"` in rspamd's config: one file changes per switch. rspamd
+     * re-reads the map by itself within seconds, so writing it is the switch (a separate path_map
+     * written alongside was seen to pair the old selector with the new key).
+     */
     selectorMap: path,
-    pathMap: path,
     keyDir: path,
   }),
   z.strictObject({

@@ -15,7 +15,7 @@ import { recheckServed, saveRolloverNow } from '../../rollover/activation-guard.
 import type { Session } from '../../rollover/session.js';
 import type { DkimEntry } from '../../config/dkim-schema.js';
 import { parseSelector } from './records.js';
-import { backupSignerFiles, readSignerKey, restoreSignerFiles, writeSignerKey } from './signer.js';
+import { backupSignerFiles, readSignerKey, restoreSignerFiles, signerKeyFile, writeSignerKey } from './signer.js';
 import { verifyPublishedKey } from './verify.js';
 import type { SignerKey } from './signer-tables.js';
 
@@ -47,10 +47,10 @@ export async function activateDkim(s: Session, id: string, r: Rollover): Promise
   const unserved = await recheckServed(s, id, r);
   if (unserved) return unserved;
   const selector = parseSelector(r.records[0]!.name);
-  const key: SignerKey = { selector, keyFile: join(entry.signer.keyDir, `${selector}.private`) };
+  const key: SignerKey = { selector, keyFile: signerKeyFile(entry, selector) };
   // The signer's files say which key it uses; a custom signer's state is ours: the live key's.
   const liveName = es.live?.records[0]?.name;
-  const previous = readSignerKey(entry) ?? (liveName ? { selector: parseSelector(liveName), keyFile: join(entry.signer.keyDir, `${parseSelector(liveName)}.private`) } : undefined);
+  const previous = readSignerKey(entry) ?? (liveName ? { selector: parseSelector(liveName), keyFile: signerKeyFile(entry, parseSelector(liveName)) } : undefined);
   if (s.dryRun) {
     s.ctx.log.info(`dry run: would switch the ${entry.signer.preset} signer of ${entry.domain} to selector ${selector}`);
     return { rollover: r };

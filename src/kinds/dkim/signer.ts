@@ -14,10 +14,18 @@ function writeKeepingMeta(path: string, text: string): void {
   writeFileAtomic(path, text, { mode: st ? st.mode & 0o777 : 0o644, uid: st?.uid, gid: st?.gid, what: 'writing signer configuration' });
 }
 
+/**
+ * Where the signer reads the key of a selector: rspamd by its path template
+ * "<keyDir>/$domain.$selector.key", the others "<keyDir>/<selector>.private".
+ */
+export function signerKeyFile(entry: DkimEntry, selector: string): string {
+  return entry.signer.preset === 'rspamd' ? join(entry.signer.keyDir, `${entry.domain}.${selector}.key`) : join(entry.signer.keyDir, `${selector}.private`);
+}
+
 /** The files a preset edits (a custom signer: none). */
 export function listSignerFiles(entry: DkimEntry): string[] {
   const g = entry.signer;
-  return g.preset === 'opendkim' ? [g.keyTable, g.signingTable] : g.preset === 'rspamd' ? [g.selectorMap, g.pathMap] : [];
+  return g.preset === 'opendkim' ? [g.keyTable, g.signingTable] : g.preset === 'rspamd' ? [g.selectorMap] : [];
 }
 
 /** The key the signer uses for the domain now, as its configuration says (custom: unknown). */
@@ -26,8 +34,7 @@ export function readSignerKey(entry: DkimEntry): SignerKey | undefined {
   if (g.preset === 'opendkim') return readOpendkimKey(readText(g.keyTable), readText(g.signingTable), entry.domain);
   if (g.preset === 'rspamd') {
     const selector = readDomainMap(readText(g.selectorMap), entry.domain);
-    const keyFile = readDomainMap(readText(g.pathMap), entry.domain);
-    return selector && keyFile ? { selector, keyFile } : undefined;
+    return selector ? { selector, keyFile: signerKeyFile(entry, selector) } : undefined;
   }
   return undefined;
 }
@@ -39,7 +46,6 @@ export function writeSignerKey(entry: DkimEntry, key: SignerKey): void {
     writeKeepingMeta(g.keyTable, writeKeyTable(readText(g.keyTable), entry.domain, key));
     writeKeepingMeta(g.signingTable, writeSigningTable(readText(g.signingTable), entry.domain, key.selector));
   } else if (g.preset === 'rspamd') {
-    writeKeepingMeta(g.pathMap, writeDomainMap(readText(g.pathMap), entry.domain, key.keyFile));
     writeKeepingMeta(g.selectorMap, writeDomainMap(readText(g.selectorMap), entry.domain, key.selector));
   }
 }
