@@ -1,14 +1,16 @@
 // The real DKIM milters for the mail rig: OpenDKIM signing from KeyTable/SigningTable files,
 // rspamd 3.4 (rspamd_proxy in milter mode, self-scanning) signing from dkim_signing selector/path
 // maps, and an OpenDKIM verifier that resolves through the test's caching resolver.
-import { chmodSync, chownSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { binaryPath } from './binaries.js';
 import type { Endpoint } from './dns.js';
 import { makePrivateDir } from './dkim.js';
 import { freePort } from './ports.js';
-import { startDaemon, type Daemon } from './process.js';
+import { startDaemon, waitFor, type Daemon } from './process.js';
 import { makeTempDir, registerCleanup, type HarnessContext } from './tempdir.js';
 
 export type SignerKind = 'opendkim' | 'rspamd';
@@ -37,8 +39,19 @@ export interface DkimSigner {
   files: Record<string, string>;
   /** I/O: point the signer at `selector` + `keyPath` for `domain` (rewrites the files atomically; no reload). */
   configure(domain: string, selector: string, keyPath: string): void;
+  /**
+   * I/O: run reloadSigner and resolve once new messages get the new files: OpenDKIM at once (the
+   * next milter connection has it); rspamd when the main process says its old proxy worker ended.
+   */
+  reload(): Promise<void>;
   log(): string;
 }
+
+const run = promisify(execFile);
+const runArgv = async (argv: string[]) => {
+  const [cmd, ...args] = argv;
+  await run(cmd!, args);
+};
 
 /** I/O: uid/gid of a system user from /etc/passwd (the Debian packages create opendkim and _rspamd). */
 export function systemUser(name: string): SystemUser {
@@ -125,6 +138,9 @@ export async function startOpenDkimSigner(t: HarnessContext): Promise<DkimSigner
       writeAtomic(keyTable, `${name} ${domain}:${selector}:${keyPath}\n`);
       writeAtomic(signingTable, `*@${domain} ${name}\n`);
     },
+    // SIGUSR1: opendkim re-reads opendkim.conf and the tables before the next message (measured:
+    // every message submitted after kill(1) returned was signed with the new table).
+    reload: () => runArgv(['kill', '-USR1', String(daemon!.pid)]),
     log: () => daemon!.log(),
   };
 }
@@ -151,6 +167,8 @@ export async function startRspamdSigner(t: HarnessContext, opts: { resolver: End
   writeFileSync(selectorMap, '', { mode: 0o644 });
   writeFileSync(pathMap, '', { mode: 0o644 });
   const logFile = join(runDir, 'rspamd.log');
+  const tldFile = join(dir, 'tld.dat');
+  writeFileSync(tldFile, 'test\n', { mode: 0o644 });
   const conf = join(dir, 'rspamd.conf');
   writeFileSync(conf, `# danehook test signer: DKIM signing only
 options {
@@ -161,7 +179,8 @@ options {
   dns { nameserver = ["${opts.resolver.host}:${opts.resolver.port}"]; timeout = 1s; retransmits = 1; }
   control_socket = "${join(runDir, 'rspamd.sock')} mode=0600";
   cache_file = "${join(dbDir, 'symbols.cache')}";
-  url_tld = "\${SHAREDIR}/effective_tld_names.dat";
+  # the public suffix list takes rspamd 20+ s to compile on a loaded machine; the test needs one TLD
+  url_tld = "${tldFile}";
   history_file = "${join(dbDir, 'rspamd.history')}";
   stats_file = "${join(dbDir, 'stats.ucl')}";
   hs_cache_dir = "${dbDir}/";
@@ -206,6 +225,19 @@ worker "rspamd_proxy" {
     configure(domain, selector, keyPath) {
       writeAtomic(selectorMap, `${domain} ${selector}\n`);
       writeAtomic(pathMap, `${domain} ${keyPath}\n`);
+    },
+    async reload() {
+      // SIGHUP: the main process rereads the config (and maps), forks a new proxy worker and tells
+      // the old one to finish; until that one has ended, it still takes connections (old files).
+      const offset = existsSync(logFile) ? readFileSync(logFile).length : 0;
+      const news = () => (existsSync(logFile) ? readFileSync(logFile).subarray(offset).toString('utf8') : '');
+      await runArgv(['kill', '-HUP', String(daemon!.pid)]);
+      const ok = await waitFor(() => {
+        const text = news();
+        const old = /rspamd_hup_handler: kill old workers/.test(text);
+        return old && /rspamd_proxy process \d+ terminated/.test(text);
+      }, 30_000, 50);
+      if (!ok) throw new Error(`rspamd did not finish reloading within 30 s:\n${news().slice(-3000)}`);
     },
     log: () => `${daemon!.log()}\n${(() => { try { return readFileSync(logFile, 'utf8'); } catch { return ''; } })()}`,
   };

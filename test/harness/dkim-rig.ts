@@ -84,9 +84,9 @@ export interface DkimRig {
   publish(key: DkimKey, ttl?: number): Promise<void>;
   /** I/O: nsupdate-delete the selector's TXT; resolves when no server serves it. */
   unpublish(key: DkimKey): Promise<void>;
-  /** I/O: write the signer's files for this key and run reloadSigner; resolves once the argv exited. */
+  /** I/O: write the signer's files for this key and reload it; resolves once new mail gets the key (signer.reload). */
   useKey(key: DkimKey): Promise<void>;
-  /** I/O: run reloadSigner alone. */
+  /** I/O: reload the signer alone (signer.reload: reloadSigner, then wait until it took effect). */
   reload(): Promise<void>;
   /** I/O: opendkim-testkey for the key, resolving through the rig's caching resolver. */
   testKey(key: DkimKey): Promise<{ ok: boolean; output: string }>;
@@ -184,10 +184,7 @@ export async function startDkimRig(t: HarnessContext, opts: DkimRigOptions): Pro
     await sender.reload();
   };
   let submitted = 0;
-  const reload = async () => {
-    const [cmd, ...args] = signer.reloadSigner;
-    await run(cmd!, args);
-  };
+  const reload = () => signer.reload();
 
   return {
     signerKind: opts.signer, domain: DKIM_DOMAIN, ttl, negativeTtl, bind, unbound, signer, verifier, sender, receiver,
