@@ -35,8 +35,10 @@ export interface DkimSigner {
   keyOwner: SystemUser;
   /** argv that makes the running signer pick up changed files (see DKIM-FACTS.md for how fast). */
   reloadSigner: string[];
-  /** Files that name the key in use. OpenDKIM: keyTable + signingTable; rspamd: selectorMap + pathMap. */
+  /** Files that name the key in use. OpenDKIM: keyTable + signingTable; rspamd: selectorMap (+ pathMap). */
   files: Record<string, string>;
+  /** Where the private key of `selector` must be (rspamd: its `path` template; OpenDKIM: any path, keyDir/SELECTOR.private here). */
+  keyPathFor(domain: string, selector: string): string;
   /** I/O: point the signer at `selector` + `keyPath` for `domain` (rewrites the files atomically; no reload). */
   configure(domain: string, selector: string, keyPath: string): void;
   /**
@@ -133,13 +135,15 @@ export async function startOpenDkimSigner(t: HarnessContext): Promise<DkimSigner
     keyOwner: owner,
     reloadSigner: ['kill', '-USR1', String(daemon.pid)],
     files: { keyTable, signingTable, conf },
+    keyPathFor: (_domain, selector) => join(keyDir, `${selector}.private`),
     configure(domain, selector, keyPath) {
       const name = `${selector}-${domain}`;
       writeAtomic(keyTable, `${name} ${domain}:${selector}:${keyPath}\n`);
       writeAtomic(signingTable, `*@${domain} ${name}\n`);
     },
-    // SIGUSR1: opendkim re-reads opendkim.conf and the tables before the next message (measured:
-    // every message submitted after kill(1) returned was signed with the new table).
+    // SIGUSR1 only sets a flag; the next milter connection reloads opendkim.conf and the tables
+    // (dkimf_config_reload, under a lock, before that connection goes on), so every message after
+    // kill(1) returned gets the new files. A broken new config is logged (syslog) and ignored.
     reload: () => runArgv(['kill', '-USR1', String(daemon!.pid)]),
     log: () => daemon!.log(),
   };
@@ -148,10 +152,14 @@ export async function startOpenDkimSigner(t: HarnessContext): Promise<DkimSigner
 /**
  * I/O: rspamd 3.4 as a signing milter: our own top-level config (no Debian module set: nothing
  * but DKIM signing, no network lookups), one `rspamd_proxy` worker with `milter = yes` and a
- * self-scanning upstream, `dkim_signing { selector_map; path_map; }` (files: `DOMAIN SELECTOR`,
- * `DOMAIN KEYPATH`). Reload: SIGHUP to the main process (re-reads the config, new workers).
+ * self-scanning upstream, `dkim_signing { selector_map = FILE; path = "KEYDIR/$domain.$selector.key"; }`
+ * (map lines `DOMAIN SELECTOR`): one file names the selector, the key path follows from it.
+ * `maps: 'selector+path'` uses a `path_map` file (`DOMAIN KEYPATH`) as well — two files rspamd
+ * rereads one by one, so a message may get the new selector with the old key or the other way
+ * round (DKIM-FACTS.md). Reload: SIGHUP to the main process (re-reads the config, new workers).
  */
-export async function startRspamdSigner(t: HarnessContext, opts: { resolver: Endpoint }): Promise<DkimSigner> {
+export async function startRspamdSigner(t: HarnessContext, opts: { resolver: Endpoint; maps?: 'selector' | 'selector+path' }): Promise<DkimSigner> {
+  const withPathMap = opts.maps === 'selector+path';
   const owner = systemUser('_rspamd');
   let daemon: Daemon | undefined;
   const { dir, keyDir } = signerDirs(t, 'rspamd-signer', owner, () => (daemon ? [daemon] : []));
@@ -166,7 +174,7 @@ export async function startRspamdSigner(t: HarnessContext, opts: { resolver: End
   const pathMap = join(dir, 'dkim_paths.map');
   writeFileSync(selectorMap, '', { mode: 0o644 });
   writeFileSync(pathMap, '', { mode: 0o644 });
-  const logFile = join(runDir, 'rspamd.log');
+  const logFile = join(dir, 'rspamd.log');
   const tldFile = join(dir, 'tld.dat');
   writeFileSync(tldFile, 'test\n', { mode: 0o644 });
   const conf = join(dir, 'rspamd.conf');
@@ -185,13 +193,13 @@ options {
   stats_file = "${join(dbDir, 'stats.ucl')}";
   hs_cache_dir = "${dbDir}/";
 }
-logging { type = "file"; filename = "${logFile}"; level = "info"; }
+logging { type = "console"; level = "info"; }
 modules { path = "\${PLUGINSDIR}"; }
 actions { reject = 10000; add_header = 9999; greylist = 9998; }
 dkim { }
 dkim_signing {
   selector_map = "${selectorMap}";
-  path_map = "${pathMap}";
+  ${withPathMap ? `path_map = "${pathMap}";` : `path = "${keyDir}/$domain.$selector.key";`}
   use_esld = false;
   allow_username_mismatch = true;
   try_fallback = false;
@@ -209,7 +217,7 @@ worker "rspamd_proxy" {
     name: 'rspamd-signer',
     command: binaryPath('rspamd'),
     args: ['-f', '-c', conf, '-u', owner.name, '-g', owner.name, '--var', `DBDIR=${dbDir}`, '--var', `RUNDIR=${runDir}`, '--var', `LOGDIR=${runDir}`, '--var', `LOCAL_CONFDIR=${dir}`],
-    logPath: join(dir, 'rspamd.stderr.log'),
+    logPath: logFile,
     ready: () => tcpOpen(port),
     timeoutMs: 30_000,
   });
@@ -221,10 +229,12 @@ worker "rspamd_proxy" {
     keyDir,
     keyOwner: owner,
     reloadSigner: ['kill', '-HUP', String(daemon.pid)],
-    files: { selectorMap, pathMap, conf },
+    files: withPathMap ? { selectorMap, pathMap, conf } : { selectorMap, conf },
+    keyPathFor: (domain, selector) => join(keyDir, `${domain}.${selector}.key`),
     configure(domain, selector, keyPath) {
+      if (withPathMap) writeAtomic(pathMap, `${domain} ${keyPath}\n`);
+      else if (keyPath !== join(keyDir, `${domain}.${selector}.key`)) throw new Error(`rspamd's path template wants ${domain}.${selector}.key in ${keyDir}, not ${keyPath}`);
       writeAtomic(selectorMap, `${domain} ${selector}\n`);
-      writeAtomic(pathMap, `${domain} ${keyPath}\n`);
     },
     async reload() {
       // SIGHUP: the main process rereads the config (and maps), forks a new proxy worker and tells
@@ -239,7 +249,7 @@ worker "rspamd_proxy" {
       }, 30_000, 50);
       if (!ok) throw new Error(`rspamd did not finish reloading within 30 s:\n${news().slice(-3000)}`);
     },
-    log: () => `${daemon!.log()}\n${(() => { try { return readFileSync(logFile, 'utf8'); } catch { return ''; } })()}`,
+    log: () => daemon!.log(),
   };
 }
 

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { binaryPath } from './binaries.js';
 import { startBind, type BindHandle } from './bind.js';
 import {
-  generateDkimKey, opendkimTestkey, parseDelivered, publishDkimKey, unpublishDkimKey,
+  generateDkimKey, opendkimTestkey, parseDelivered, publishDkimKey, REVOKED_TXT, unpublishDkimKey,
   type DeliveredMessage, type DkimKey,
 } from './dkim.js';
 import { startOpenDkimSigner, startOpenDkimVerifier, startRspamdSigner, systemUser, type DkimSigner, type DkimVerifier, type SignerKind, type SystemUser } from './dkim-milters.js';
@@ -37,6 +37,8 @@ export interface DkimRigOptions {
   ttl?: number;
   /** The zone's default and negative TTL (SOA minimum), default 30 s: how long a cache remembers "no such selector". */
   negativeTtl?: number;
+  /** rspamd only: name the key by `path` template (default) or by a second map file (see startRspamdSigner). */
+  rspamdMaps?: 'selector' | 'selector+path';
 }
 
 export interface DkimResults {
@@ -74,7 +76,7 @@ export interface DkimRig {
   keyOwner: SystemUser;
   /** argv that makes the running signer re-read its files (kill -USR1 / -HUP PID). */
   reloadSigner: string[];
-  /** The signer's files: OpenDKIM keyTable + signingTable + conf; rspamd selectorMap + pathMap + conf. */
+  /** The signer's files: OpenDKIM keyTable + signingTable + conf; rspamd selectorMap (+ pathMap) + conf. */
   signerFiles: Record<string, string>;
   /** Messages submitted so far (through submit or a flow). */
   readonly submitted: number;
@@ -84,6 +86,8 @@ export interface DkimRig {
   publish(key: DkimKey, ttl?: number): Promise<void>;
   /** I/O: nsupdate-delete the selector's TXT; resolves when no server serves it. */
   unpublish(key: DkimKey): Promise<void>;
+  /** I/O: replace the selector's TXT by the revocation record `v=DKIM1; k=rsa; p=` (retire: revoke). */
+  revoke(key: DkimKey): Promise<void>;
   /** I/O: write the signer's files for this key and reload it; resolves once new mail gets the key (signer.reload). */
   useKey(key: DkimKey): Promise<void>;
   /** I/O: reload the signer alone (signer.reload: reloadSigner, then wait until it took effect). */
@@ -133,7 +137,7 @@ export async function startDkimRig(t: HarnessContext, opts: DkimRigOptions): Pro
     updatePolicy: `grant danehook-key subdomain _domainkey.${DKIM_DOMAIN}. TXT; grant danehook-key zonesub TLSA;`,
   });
   const unbound = await startUnbound(t, { zone: bind.zone, servers: [bind.primary, bind.secondary!] });
-  const signer = opts.signer === 'opendkim' ? await startOpenDkimSigner(t) : await startRspamdSigner(t, { resolver: unbound.endpoint });
+  const signer = opts.signer === 'opendkim' ? await startOpenDkimSigner(t) : await startRspamdSigner(t, { resolver: unbound.endpoint, maps: opts.rspamdMaps });
   const verifier = await startOpenDkimVerifier(t, { resolver: unbound.endpoint, authservId: RECEIVER_DOMAIN });
 
   // Receiver: virtual(8) delivers every message for rcpt@receiver.test into a maildir we read.
@@ -192,9 +196,10 @@ export async function startDkimRig(t: HarnessContext, opts: DkimRigOptions): Pro
     get submitted() {
       return submitted;
     },
-    newKey: (selector, bits) => generateDkimKey(signer.keyDir, selector, DKIM_DOMAIN, { bits, owner: signer.keyOwner }),
+    newKey: (selector, bits) => generateDkimKey(signer.keyDir, selector, DKIM_DOMAIN, { bits, owner: signer.keyOwner, privateKeyPath: signer.keyPathFor(DKIM_DOMAIN, selector) }),
     publish: (key, keyTtl) => publishDkimKey(bind, key, keyTtl ?? ttl),
     unpublish: (key) => unpublishDkimKey(bind, key.owner),
+    revoke: (key) => publishDkimKey(bind, { owner: key.owner, txtStrings: [REVOKED_TXT], txtValue: REVOKED_TXT }, ttl),
     async useKey(key) {
       signer.configure(key.domain, key.selector, key.privateKeyPath);
       await reload();

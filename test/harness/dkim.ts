@@ -2,7 +2,7 @@
 // selector's TXT record published/removed with nsupdate, keys checked with opendkim-testkey, and
 // verdicts read from the Authentication-Results a real verifier wrote into delivered messages.
 import { execFile } from 'node:child_process';
-import { chownSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chownSync, mkdtempSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { binaryPath } from './binaries.js';
@@ -48,11 +48,13 @@ export const dkimOwner = (selector: string, domain: string) => `${selector}._dom
 
 /**
  * I/O: a new key pair with `opendkim-genkey -b BITS -d DOMAIN -s SELECTOR -D DIR` (RSA), the private
- * key 0600 and owned by `owner` when given (the signer's user must read it).
+ * key 0600, moved to `privateKeyPath` (default DIR/SELECTOR.private) and owned by `owner` when
+ * given (the signer's user must read it).
  */
-export async function generateDkimKey(dir: string, selector: string, domain: string, opts: { bits?: number; owner?: { uid: number; gid: number } } = {}): Promise<DkimKey> {
+export async function generateDkimKey(dir: string, selector: string, domain: string, opts: { bits?: number; owner?: { uid: number; gid: number }; privateKeyPath?: string } = {}): Promise<DkimKey> {
   await run(binaryPath('opendkim-genkey'), ['-b', String(opts.bits ?? 2048), '-d', domain, '-s', selector, '-D', dir]);
-  const privateKeyPath = join(dir, `${selector}.private`);
+  const privateKeyPath = opts.privateKeyPath ?? join(dir, `${selector}.private`);
+  if (privateKeyPath !== join(dir, `${selector}.private`)) renameSync(join(dir, `${selector}.private`), privateKeyPath);
   if (opts.owner) chownSync(privateKeyPath, opts.owner.uid, opts.owner.gid);
   const txtStrings = txtStringsOf(readFileSync(join(dir, `${selector}.txt`), 'utf8'));
   return { selector, domain, privateKeyPath, txtStrings, txtValue: txtStrings.join(''), owner: dkimOwner(selector, domain) };
@@ -63,14 +65,17 @@ export function txtRdata(strings: string[]): string {
   return strings.map((s) => `"${s.replace(/(["\\])/g, '\\$1')}"`).join(' ');
 }
 
-/** I/O: the TXT values (strings joined) `server` answers for `owner`; [] when none. */
-export async function txtValues(server: Endpoint, owner: string, extra: string[] = []): Promise<{ status: string; values: string[] }> {
+/** I/O: the TXT records `server` answers for `owner`: each as its strings and joined; [] when none. */
+export async function txtValues(server: Endpoint, owner: string, extra: string[] = []): Promise<{ status: string; values: string[]; strings: string[][] }> {
   const r = await dig(server, owner, 'TXT', extra);
-  const values = r.answers
+  const strings = r.answers
     .filter((l) => /\sTXT\s/.test(l))
-    .map((l) => txtStringsOf(l.slice(l.search(/\sTXT\s/) + 5)).join(''));
-  return { status: r.status, values };
+    .map((l) => txtStringsOf(l.slice(l.search(/\sTXT\s/) + 5)));
+  return { status: r.status, values: strings.map((s) => s.join('')), strings };
 }
+
+/** Pure: the record that revokes a selector (RFC 6376 §3.6.1: an empty p=). */
+export const REVOKED_TXT = 'v=DKIM1; k=rsa; p=';
 
 /** Every authoritative server of the zone (primary, then secondary). */
 export const serversOf = (dns: DnsServerHandle): Endpoint[] => [dns.primary, ...(dns.secondary ? [dns.secondary] : [])];
@@ -112,6 +117,8 @@ export interface DeliveredMessage {
   selector: string | undefined;
   /** `dkim=` result in the verifier's Authentication-Results (undefined: no such header). */
   dkim: string | undefined;
+  /** The verifier's reason="…" for that result (OpenDKIM: "key not found in DNS", "key revoked", …). */
+  reason: string | undefined;
   /** The verifier's whole Authentication-Results value, for reports. */
   authenticationResults: string | undefined;
 }
@@ -140,6 +147,7 @@ export function parseDelivered(file: string, message: string, authservId: string
     subject: fields.find((f) => f.name === 'subject')?.value ?? '',
     selector: sig ? /(?:^|;)\s*s\s*=\s*([^;\s]+)/.exec(sig)?.[1] : undefined,
     dkim: ar ? /\bdkim=([a-z]+)/i.exec(ar)?.[1]?.toLowerCase() : undefined,
+    reason: ar ? /\bdkim=[a-z]+\s+reason="([^"]*)"/i.exec(ar)?.[1] : undefined,
     authenticationResults: ar,
   };
 }
