@@ -49,8 +49,10 @@ export interface DkimResults {
   permerror: number;
   none: number;
   neutral: number;
-  /** Other dkim= words (policy…), and delivered messages without the verifier's header. */
+  /** Other dkim= words (policy…). */
   other: number;
+  /** Delivered without the verifier's Authentication-Results (OpenDKIM adds none when DNS failed and On-DNSError is accept). */
+  unverified: number;
   delivered: number;
   /** Delivery attempts postfix logged as deferred (sender and receiver; a held queue's are not counted). */
   deferred: number;
@@ -116,10 +118,11 @@ export function countDeliveryLog(log: string): { deferred: number; bounced: numb
 
 /** Pure: counts from delivered messages plus the postfix logs' deferred/bounced. */
 export function countResults(messages: DeliveredMessage[], log: { deferred: number; bounced: number }): DkimResults {
-  const r: DkimResults = { pass: 0, fail: 0, temperror: 0, permerror: 0, none: 0, neutral: 0, other: 0, delivered: messages.length, deferred: log.deferred, bounced: log.bounced, selectors: {} };
+  const r: DkimResults = { pass: 0, fail: 0, temperror: 0, permerror: 0, none: 0, neutral: 0, other: 0, unverified: 0, delivered: messages.length, deferred: log.deferred, bounced: log.bounced, selectors: {} };
   for (const m of messages) {
     const k = m.dkim as keyof DkimResults | undefined;
-    if (k && ['pass', 'fail', 'temperror', 'permerror', 'none', 'neutral'].includes(k)) (r[k] as number)++;
+    if (m.authenticationResults === undefined) r.unverified++;
+    else if (k && ['pass', 'fail', 'temperror', 'permerror', 'none', 'neutral'].includes(k)) (r[k] as number)++;
     else r.other++;
     const s = m.selector ?? 'unsigned';
     r.selectors[s] = (r.selectors[s] ?? 0) + 1;
