@@ -304,7 +304,7 @@ export async function startOpenDkimVerifier(t: HarnessContext, opts: { resolver:
     ...resolverLines,
     '',
   ].join('\n'), { mode: 0o644 });
-  // opendkim-testkey reads "ResolverConfig" per its man page; give both spellings to it.
+  // opendkim-testkey -x reads ResolverConfiguration too (its man page says "ResolverConfig"; seen working).
   const resolverConfPath = join(dir, 'testkey.conf');
   writeFileSync(resolverConfPath, `${resolverLines.join('\n')}\n`, { mode: 0o644 });
   daemon = await startDaemon({
