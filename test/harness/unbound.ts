@@ -1,5 +1,6 @@
 // A real validating, caching Unbound (Debian's, 1.17) for tests: a stub zone served by the test's
-// authoritative servers (all of them, so answers come from each), the zone's KSK as trust anchor,
+// authoritative servers (all of them, so answers come from each), the zone's KSK as trust anchor
+// (or none for an unsigned zone: caching only),
 // listening on port 53 of a loopback address of its own (glibc's resolver only talks to port 53).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,8 +15,11 @@ export interface UnboundOptions {
   zone: string;
   /** Its authoritative servers (primary and secondaries); Unbound spreads queries over them. */
   servers: Endpoint[];
-  /** A BIND `trust-anchors { "zone" static-key 257 3 13 "..."; };` file (bind.trustAnchorFile()). */
-  trustAnchorFile: string;
+  /**
+   * A BIND `trust-anchors { "zone" static-key 257 3 13 "..."; };` file (bind.trustAnchorFile()).
+   * Omit for an unsigned zone: Unbound then caches without validating (answers carry no AD bit).
+   */
+  trustAnchorFile?: string;
 }
 
 export interface UnboundHandle {
@@ -61,7 +65,7 @@ export async function startUnbound(t: HarnessContext, opts: UnboundOptions): Pro
     // "test." is a special-use name (RFC 6761) that Unbound answers NXDOMAIN for itself by default.
     '  local-zone: "test." nodefault',
     // Caching stays at its defaults (the point of the rig: TTLs are honoured, in whole seconds).
-    ...unboundTrustAnchors(readFileSync(opts.trustAnchorFile, 'utf8')),
+    ...(opts.trustAnchorFile ? unboundTrustAnchors(readFileSync(opts.trustAnchorFile, 'utf8')) : []),
     'remote-control:',
     '  control-enable: no',
     'stub-zone:',
@@ -87,7 +91,7 @@ export async function startUnbound(t: HarnessContext, opts: UnboundOptions): Pro
     cwd: tempDir,
     ready: async () => {
       const r = await resolve(zone, 'SOA');
-      return r.status === 'NOERROR' && r.flags.includes('ad');
+      return r.status === 'NOERROR' && (!opts.trustAnchorFile || r.flags.includes('ad'));
     },
   });
   return { endpoint, daemon, tempDir, resolvConfPath, resolve };
