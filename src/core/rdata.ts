@@ -6,10 +6,15 @@ import { formatTlsaRdata, parseTlsaRdata, sameTlsaRdata, type TlsaRdata } from '
 export type RecordType = 'TLSA' | 'TXT';
 export const RECORD_TYPES: readonly RecordType[] = ['TLSA', 'TXT'];
 
-/** A TXT record's value: the character-strings joined (how DKIM and SPF read them). */
+/**
+ * A TXT record's value: the character-strings joined (how DKIM and SPF read them), compared as
+ * such. `strings` keeps how a record read from DNS was split: a delete or an RFC 2136
+ * prerequisite must repeat the record byte for byte, and another tool may have split it elsewhere.
+ */
 export interface TxtRdata {
   type: 'TXT';
   text: string;
+  strings?: string[];
 }
 
 export type Rdata = TlsaRdata | TxtRdata;
@@ -36,7 +41,12 @@ export function formatRdata(r: Rdata): string {
 /** Zone-file presentation of the data: TLSA as is; TXT as quoted ≤255-byte strings. */
 export function formatRdataPresentation(r: Rdata): string {
   if (!('text' in r)) return formatTlsaRdata(r);
-  return splitTxt(r.text).map((part) => `"${part.toString('latin1').replace(/["\\]/g, '\\$&')}"`).join(' ');
+  return txtStrings(r).map((part) => `"${part.toString('latin1').replace(/["\\]/g, '\\$&')}"`).join(' ');
+}
+
+/** The character-strings of a TXT record: as read from DNS, or ours split at 255 bytes. */
+export function txtStrings(r: TxtRdata): Buffer[] {
+  return r.strings ? r.strings.map((x) => Buffer.from(x, 'utf8')) : splitTxt(r.text);
 }
 
 /** A TXT value as character-strings of at most 255 bytes (RFC 1035 §3.3.14), UTF-8. */

@@ -2,7 +2,7 @@
 // RFC 6698 §2.1, TXT per RFC 1035 §3.3.14). Names inside rdata may be compressed, so decoders take the whole message.
 import packet from 'dns-packet';
 import type { TlsaRdata } from '../core/tlsa.js';
-import { splitTxt, type Rdata, type TxtRdata } from '../core/rdata.js';
+import { txtStrings, type Rdata, type TxtRdata } from '../core/rdata.js';
 import { readName, TYPE, WireFormatError, type WireRecord } from './dns-wire.js';
 
 /** TLSA rdata with its 2-byte RDLENGTH prefix, via dns-packet's codec. */
@@ -12,7 +12,7 @@ export function encodeTlsaRdata(r: TlsaRdata): Buffer {
 
 /** TXT rdata with its RDLENGTH prefix: the value as ≤255-byte character-strings. */
 export function encodeTxtRdata(r: TxtRdata): Buffer {
-  const body = Buffer.concat(splitTxt(r.text).map((part) => Buffer.concat([Buffer.from([part.length]), part])));
+  const body = Buffer.concat(txtStrings(r).map((part) => Buffer.concat([Buffer.from([part.length]), part])));
   const len = Buffer.alloc(2);
   len.writeUInt16BE(body.length);
   return Buffer.concat([len, body]);
@@ -32,7 +32,7 @@ export function parseTxtRdata(rr: WireRecord): TxtRdata {
     parts.push(rr.rdata.subarray(i + 1, i + 1 + n));
     i += 1 + n;
   }
-  return { type: 'TXT', text: Buffer.concat(parts).toString('utf8') };
+  return { type: 'TXT', text: Buffer.concat(parts).toString('utf8'), strings: parts.map((p) => p.toString('utf8')) };
 }
 
 export function parseTlsaRdata(rr: WireRecord): TlsaRdata {

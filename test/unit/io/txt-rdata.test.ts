@@ -15,7 +15,11 @@ test('a 410-byte value is written as strings of 255 and 155 bytes, read back joi
   assert.equal(wire[2], 255);
   assert.equal(wire[2 + 1 + 255], DKIM.length - 255);
   const rr = { name: 's1._domainkey.example.test.', type: TYPE.TXT, klass: 1, ttl: 300, rdata: wire.subarray(2), rdataStart: 0 } as unknown as Parameters<typeof parseTxtRdata>[0];
-  assert.deepEqual(parseTxtRdata(rr), { type: 'TXT', text: DKIM });
+  assert.deepEqual(parseTxtRdata(rr), { type: 'TXT', text: DKIM, strings: [DKIM.slice(0, 255), DKIM.slice(255)] });
+  // A record another tool split elsewhere is written back byte for byte (deletes, prerequisites).
+  const theirs = { type: 'TXT' as const, text: 'v=DKIM1; k=rsa; p=AB', strings: ['v=DKIM1; k=rsa; ', 'p=AB'] };
+  assert.deepEqual([...encodeTxtRdata(theirs)], [0, 22, 16, ...Buffer.from('v=DKIM1; k=rsa; '), 4, ...Buffer.from('p=AB')]);
+  assert.equal(sameRdata(theirs, { type: 'TXT', text: 'v=DKIM1; k=rsa; p=AB' }), true, 'compared as the joined value');
 });
 
 test('an empty value is one empty string (a revoked key is "v=DKIM1; p=", never zero strings)', () => {
