@@ -6,7 +6,7 @@ import { createLogger, type LogLevel } from './log.js';
 import { DanehookError, ExitCode, toDanehookError, UsageError } from './errors.js';
 import type { Command, CommandOptions } from './commands/context.js';
 
-const USAGE = `usage: danehook <pre-deploy|deploy|post-deploy|status|plan> [options]
+const USAGE = `usage: danehook <pre-deploy|deploy|post-deploy|status|plan|next-key> [options]
   -c, --config FILE    config (else $DANEHOOK_CONFIG, else /etc/danehook/config.{yaml,yml,json})
   --json               machine-readable result on stdout (logs stay on stderr)
   -v, --verbose | -q, --quiet
@@ -16,6 +16,9 @@ const USAGE = `usage: danehook <pre-deploy|deploy|post-deploy|status|plan> [opti
   deploy: --wait (block until done) | --detach (finish in a detached background process) | --retry
           --live-cert FILE|none (what the service presents now, when danehook cannot probe it)
   plan:   --offline (no DNS queries: desired records only)
+  next-key --id ID [--csr] [--print-path]: print the path of the key the next renewal should use
+          (generated and announced if there is none), or with --csr write a CSR for it and print
+          that path: lego --csr "$(danehook next-key --id mx --csr)" run ...
   --force              apply a plan that violates a safety check (use with care)
 exit codes: 0 ok, 64 usage, 65 bad data, 69 unavailable, 70 internal, 74 I/O, 75 temporary,
             76 DNS protocol error, 77 refused, 78 configuration`;
@@ -27,6 +30,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   deploy: async () => (await import('./commands/deploy.js')).deployCommand,
   'post-deploy': async () => (await import('./commands/post-deploy.js')).postDeployCommand,
   status: async () => (await import('./commands/status.js')).statusCommand,
+  'next-key': async () => (await import('./commands/next-key.js')).nextKeyCommand,
 };
 
 function parse(argv: string[]): { command: string | undefined; options: CommandOptions; level: LogLevel; help: boolean; version: boolean } {
@@ -53,6 +57,8 @@ function parse(argv: string[]): { command: string | undefined; options: CommandO
         wait: { type: 'boolean', default: false },
         detach: { type: 'boolean', default: false },
         offline: { type: 'boolean', default: false },
+        csr: { type: 'boolean', default: false },
+        'print-path': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
       },
@@ -71,7 +77,7 @@ function parse(argv: string[]): { command: string | undefined; options: CommandO
     level: v.quiet ? 'quiet' : v.verbose ? 'verbose' : 'normal',
     options: {
       config: v.config, json: v.json, dryRun: v['dry-run'], force: v.force, retry: v.retry, id: v.id,
-      pem: v.pem, cert: v.cert, chain: v.chain, key: v.key, liveCert: v['live-cert'], wait: v.wait, detach: v.detach, offline: v.offline, args,
+      pem: v.pem, cert: v.cert, chain: v.chain, key: v.key, liveCert: v['live-cert'], wait: v.wait, detach: v.detach, offline: v.offline, csr: v.csr, args,
     },
   };
 }

@@ -18,6 +18,8 @@ export interface CommandOptions {
   wait: boolean;
   detach: boolean;
   offline: boolean;
+  /** next-key: write a CSR for the next key and print its path instead of the key's. */
+  csr?: boolean;
   args: string[];
 }
 

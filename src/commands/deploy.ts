@@ -20,13 +20,19 @@ import { StateStore } from '../io/state-store.js';
 import { acceptRenewal, type AcceptOutcome, type Renewal } from '../rollover/accept.js';
 import { drainInbox } from '../rollover/inbox-drain.js';
 import { computeDeployLockWaitMs } from '../rollover/lock-wait.js';
-import { closeSession, openSession } from '../rollover/session.js';
+import { closeSession, openSession, type Session } from '../rollover/session.js';
+import { advanceRollovers } from '../rollover/advance.js';
+import { advanceNextKey } from '../rollover/next-key.js';
+import { describePath } from '../rollover/path-text.js';
 import { waitForRollovers } from '../rollover/wait.js';
 import { readCertificateInput, type CertificateInput } from './certificate-input.js';
 import type { CommandContext } from './context.js';
 
 function computeRenewal(input: CertificateInput): Renewal {
-  return { entry: input.entry, bundle: input.bundle, spkiHash: input.spkiHash, fingerprint: computeCertFingerprint(input.bundle.leaf.der), client: input.event.client };
+  return {
+    entry: input.entry, bundle: input.bundle, spkiHash: input.spkiHash, fingerprint: computeCertFingerprint(input.bundle.leaf.der), client: input.event.client,
+    ...(input.event.nextKey ? { nextKey: input.event.nextKey } : {}),
+  };
 }
 
 /** Queue the renewal before taking the lock; returns the item's file name. */
@@ -35,6 +41,7 @@ function writeRenewalToInbox(ctx: CommandContext, loaded: LoadedConfig, r: Renew
   const now = ctx.now();
   return writeInboxItem(loaded.config.stateDir, {
     version: 1, id: r.entry.id, client: r.client, receivedAt: now.toISOString(), spki: r.spkiHash, fingerprint: r.fingerprint, pem: formatMaterial(r.bundle).combined,
+    ...(r.nextKey ? { nextKey: r.nextKey } : {}),
   }, now);
 }
 
@@ -58,19 +65,38 @@ async function acceptQueued(ctx: CommandContext, loaded: LoadedConfig, r: Renewa
     ctx.log.info(`"${id}": ${holder} held the lock for ${formatDuration(waitMs)}; the renewal is queued as ${join(loaded.config.stateDir, INBOX_DIR, name)} and that run or the next "danehook post-deploy" publishes it`);
     return { kind: 'queued' };
   }
-  let results;
   try {
-    results = await drainInbox(s, name);
+    const results = await drainInbox(s, name);
+    const mine = results.find((x) => x.name === name);
+    if (!mine) {
+      ctx.log.info(`"${id}": another danehook run accepted this renewal meanwhile`);
+      return { kind: 'taken' };
+    }
+    if (mine.error) throw mine.error;
+    await finishInRun(s, id, mine.outcome!);
+    return mine.outcome!;
   } finally {
     closeSession(s);
   }
-  const mine = results.find((x) => x.name === name);
-  if (!mine) {
-    ctx.log.info(`"${id}": another danehook run accepted this renewal meanwhile`);
-    return { kind: 'taken' };
+}
+
+/**
+ * While the lock is held: a renewal whose records have been served all along (its key is the live
+ * one or the aged next key) goes live now — no wait, so no reason to leave it to the timer; and
+ * the next key chosen for it is announced at once, so it starts aging now.
+ */
+async function finishInRun(s: Session, id: string, outcome: AcceptOutcome): Promise<void> {
+  if (outcome.kind !== 'pending') return;
+  if (outcome.rollover && outcome.rollover.phase === 'published' && outcome.rollover.alreadyServed) {
+    const res = await advanceRollovers(s, [id]);
+    const r = s.entryState(id).rollovers.find((x) => x.id === outcome.rollover!.id);
+    if (r?.activatedAt) s.ctx.log.info(`"${id}": ${describePath(r, s.now())}`);
+    // The timer retries whatever failed here; the renewal itself is safely accepted.
+    for (const e of res.errors) s.ctx.log.warn(`"${id}": ${e.message}; "danehook post-deploy" retries`);
+    return;
   }
-  if (mine.error) throw mine.error;
-  return mine.outcome!;
+  const res = await advanceNextKey(s, id);
+  if (res.error) s.ctx.log.warn(`"${id}": announcing the next key failed (${res.error.message}); "danehook post-deploy" retries`);
 }
 
 /** --dry-run: no queue, no lock, nothing written; show what accepting it would do. */

@@ -4,7 +4,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isDue, type RolloverPolicy } from '../core/rollover.js';
+import type { RolloverPolicy } from '../core/rollover.js';
+import { isEntryDue } from '../core/due.js';
 import type { State } from '../core/state.js';
 import { parseDuration } from '../config/duration.js';
 import { DEFAULT_STATE_DIR, ROLLOVER_DEFAULTS } from '../config/defaults.js';
@@ -61,8 +62,8 @@ export async function isNothingDue(opts: { config?: string; env: NodeJS.ProcessE
     } catch (err) {
       return (err as NodeJS.ErrnoException).code === 'ENOENT';
     }
-    if (state.version !== 1 || typeof state.certificates !== 'object') return false;
-    return Object.values(state.certificates).every((entry) => (entry.rollovers ?? []).every((r) => !isDue(r, policy, opts.now)));
+    if (![1, 2].includes(state.version as number) || typeof state.certificates !== 'object') return false;
+    return Object.values(state.certificates).every((entry) => !isEntryDue(entry, policy, opts.now));
   } catch {
     return false;
   }

@@ -7,6 +7,18 @@ import { readCertificateInput } from './certificate-input.js';
 import type { CommandContext } from './context.js';
 import { computeAdditions } from '../core/plan.js';
 import { parseHostPort } from '../io/host-port.js';
+import { isNextKeyAged } from '../core/next-key.js';
+import type { NextKey } from '../core/state.js';
+import { StateStore } from '../io/state-store.js';
+
+/** The entry's announced next key from the state, read-only; none when there is no readable state. */
+function readNextKey(stateDir: string, id: string): NextKey | null {
+  try {
+    return new StateStore(stateDir).load().state.certificates[id]?.next ?? null;
+  } catch {
+    return null;
+  }
+}
 
 export async function planCommand(ctx: CommandContext): Promise<number> {
   const input = await readCertificateInput(ctx, { requireKey: false });
@@ -32,8 +44,15 @@ export async function planCommand(ctx: CommandContext): Promise<number> {
   if (lowTtl) ctx.log.warn(lowTtl);
   for (const name of findCrowdedNames(records)) ctx.log.warn(`${name} would hold more than 12 TLSA records; some receivers ignore long RRsets`);
 
+  const next = readNextKey(loaded.config.stateDir, entry.id);
+  const nextView = next && { spki: next.spki, source: next.source, phase: next.phase, since: next.propagatedAt, agedAt: next.activateAfter, records: next.records.map((r) => `${r.name} TLSA ${r.tlsa}`) };
+  // The path this certificate would take: its key is the announced next key (at once once aged) or not.
+  const usesNext = next?.spki === input.spkiHash;
+  const pathText = usesNext ? (isNextKeyAged(next!, ctx.now()) ? 'next key, aged: would go live at once' : `next key, not aged until ${next!.activateAfter ?? 'every server serves it'}: would wait`) : undefined;
+
   if (ctx.options.json) {
-    const result: Record<string, unknown> = { id: entry.id, records: records.map(formatRecordJson), changes: (changes ?? []).map(formatChangeJson) };
+    const result: Record<string, unknown> = { id: entry.id, records: records.map(formatRecordJson), changes: (changes ?? []).map(formatChangeJson), next: nextView ?? null };
+    if (pathText) result.path = pathText;
     if (ctx.options.offline) result.offline = true;
     ctx.out(JSON.stringify(result, null, 2) + '\n');
     return 0;
@@ -46,6 +65,8 @@ export async function planCommand(ctx: CommandContext): Promise<number> {
     '; nsupdate',
     formatNsupdate(changes ?? records.map((r) => ({ op: 'create' as const, ...r })), server),
   ];
+  if (nextView) lines.push(`; next key SPKI ${nextView.spki} (${nextView.source}, ${nextView.phase}${nextView.agedAt ? `, aged at ${nextView.agedAt}` : ''}):`, ...nextView.records.map((r) => `;   ${r}`));
+  if (pathText) lines.push(`; this certificate's key is the next key: ${pathText}`);
   if (changes) lines.push(changes.length === 0 ? '; no changes: DNS already has every record' : `; ${changes.length} change(s) against the primary`);
   else lines.push('; offline: changes against DNS not computed');
   ctx.out(lines.join('\n') + '\n');

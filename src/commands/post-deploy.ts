@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { writeFileAtomic } from '../io/files.js';
 import { computeConfigStamp, STAMP_FILE } from './noop-check.js';
-import { isDue, type RolloverPolicy } from '../core/rollover.js';
+import type { RolloverPolicy } from '../core/rollover.js';
+import { isEntryDue } from '../core/due.js';
 import type { State } from '../core/state.js';
 import { UsageError, worstExitCode } from '../errors.js';
 import { StateStore } from '../io/state-store.js';
@@ -17,9 +18,9 @@ import { closeSession, openSession } from '../rollover/session.js';
 import { waitForRollovers } from '../rollover/wait.js';
 import type { CommandContext } from './context.js';
 
-/** Ids with a rollover whose next step is due now (a no-op run stops here: no lock, no DNS). */
+/** Ids with a step due now: rollover or next key (a no-op run stops here: no lock, no DNS). */
 function findDueIds(state: State, ids: string[], policy: RolloverPolicy, now: Date): string[] {
-  return ids.filter((id) => (state.certificates[id]?.rollovers ?? []).some((r) => isDue(r, policy, now)));
+  return ids.filter((id) => isEntryDue(state.certificates[id], policy, now));
 }
 
 /** Remember that this exact config validated, so the next no-op run can skip validation. */

@@ -12,6 +12,16 @@ import type { InboxItem } from '../core/inbox-item.js';
 import { observeServers } from '../rollover/propagation.js';
 import { closeSession, openSession } from '../rollover/session.js';
 import type { CommandContext } from './context.js';
+import type { NextKey } from '../core/state.js';
+import { describePath } from '../rollover/path-text.js';
+
+/** The next key as status shows it: since = every server serves it; agedAt = a renewal with it needs no wait. */
+function formatNextView(n: NextKey) {
+  return {
+    spki: n.spki, source: n.source, keyPath: n.keyPath, phase: n.phase, publishedAt: n.publishedAt,
+    since: n.propagatedAt, agedAt: n.activateAfter, records: n.records.map((r) => `${r.name} TLSA ${r.tlsa}`), lastError: n.lastError,
+  };
+}
 
 /** Queued renewals by entry id; an unreadable item is listed under '' (the next drain sets it aside). */
 function readQueued(stateDir: string): Map<string, { file: string; client: string; receivedAt: string; spki: string }[]> {
@@ -47,6 +57,7 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
         rollovers.push({
           id: r.id, phase: r.phase, spki: r.spki, publishedAt: r.publishedAt, propagatedAt: r.propagatedAt,
           activateAfter: r.activateAfter, activatedAt: r.activatedAt, cleanedAt: r.cleanedAt, lastError: r.lastError,
+          path: r.path ?? null, pathText: describePath(r, s.now()),
           ...(view ? { servers: Object.fromEntries(view.map((o) => [o.server, o.servesAll ? 'serves new records' : 'missing new records'])) } : {}),
         });
       }
@@ -60,6 +71,7 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
         id: entry.id,
         live: es?.live ? { spki: es.live.spki, notAfter: es.live.notAfter, source: es.live.source } : null,
         liveKnown: es?.liveKnown ?? false,
+        next: es?.next ? formatNextView(es.next) : null,
         rollovers,
         queued: queued.get(entry.id) ?? [],
         ...(foreign ? { foreignRecords: foreign } : {}),
@@ -80,8 +92,13 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
     for (const r of c.rollovers) {
       const when =
         r.phase === 'propagated' ? ` activates after ${r.activateAfter}` : r.phase === 'published' ? ` published ${r.publishedAt}` : r.phase === 'staged' ? ' (not published yet; post-deploy publishes it when DNS answers)' : '';
-      lines.push(`  ${r.id} ${r.phase}${when}${r.lastError ? ` — ${r.lastError}` : ''}`);
+      lines.push(`  ${r.id} ${r.phase}${when} (${r.pathText})${r.lastError ? ` — ${r.lastError}` : ''}`);
       for (const [server, view] of Object.entries(r.servers ?? {})) lines.push(`    ${server}: ${view}`);
+    }
+    if (c.next) {
+      const n = c.next;
+      const state = n.phase === 'propagated' ? `served by every server since ${n.since}; a renewal with it goes live at once from ${n.agedAt}` : n.phase === 'published' ? `published ${n.publishedAt}, waiting for every server` : 'chosen, not published yet';
+      lines.push(`  next key SPKI ${n.spki.slice(0, 16)}… (${n.source}${n.source === 'generated' ? `, ${n.keyPath}` : ''}): ${state}${n.lastError ? ` — ${n.lastError}` : ''}`);
     }
     for (const q of c.queued) lines.push(`  queued renewal SPKI ${q.spki.slice(0, 16)}… from ${q.client}, received ${q.receivedAt} (${q.file}): the next run holding the lock publishes it`);
     for (const f of c.foreignRecords ?? []) lines.push(`  not ours (kept): ${f.name} TLSA ${f.tlsa}`);

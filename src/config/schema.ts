@@ -113,6 +113,13 @@ const certificateSchema = z
    * served yet. Read only while the live certificate is unknown (adoption).
    */
   live: z.string().min(1).optional(),
+  /**
+   * Next-key mode (RFC 7671 §8.1 "current + next"): publish the key the next renewal will use long
+   * before it, so that renewal needs no wait. auto: the client's next key (acme.sh
+   * --always-force-new-domain-key, dehydrated PRIVATE_KEY_ROLLOVER) or, for lego and manual
+   * deploys, one danehook generates (`danehook next-key`); client: only the client's; off: none.
+   */
+  nextKey: z.strictObject({ mode: z.enum(['auto', 'client', 'off']).default('auto') }).prefault({}),
   reload: argv.optional(),
   reloadTimeout: duration.default(60_000),
   activate: argv.optional(),

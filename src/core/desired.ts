@@ -65,10 +65,13 @@ export function findCrowdedNames(records: TlsaRecord[]): string[] {
   return [...counts].filter(([, n]) => n > MAX_RECORDS_PER_NAME).map(([name]) => name);
 }
 
-/** One entry's live certificate ∪ every rollover still pending (rolled-back ones keep their records). */
+/**
+ * One entry's live certificate ∪ every rollover still pending (rolled-back ones keep their records)
+ * ∪ the announced next key (RFC 7671 §8.1: it must stay served until the renewal that uses it).
+ */
 export function computeEntryRequiredRecords(es: EntryState): TlsaRecord[] {
   const pending = es.rollovers.filter((r) => isPending(r.phase));
-  return unionRecords(fromStateRecords(es.live?.records ?? []), ...pending.map((r) => fromStateRecords(r.records)));
+  return unionRecords(fromStateRecords(es.live?.records ?? []), ...pending.map((r) => fromStateRecords(r.records)), fromStateRecords(es.next?.records ?? []));
 }
 
 /**

@@ -11,6 +11,8 @@ export interface InboxItem {
   fingerprint: string;
   /** Private key, leaf, issuers. */
   pem: string;
+  /** The client's next key (acme.sh Le_Next_Domain_Key, dehydrated privkey.roll.pem), by path. */
+  nextKey?: string;
 }
 
 export function formatInboxItem(item: InboxItem): string {

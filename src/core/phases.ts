@@ -21,3 +21,11 @@ export const isPending = (phase: Phase): boolean => PENDING_PHASES.includes(phas
  * files may be half installed and which only its own recovery may put right.
  */
 export const isSupersedable = (phase: Phase): boolean => isPending(phase) && phase !== 'activating';
+
+/** A next key's announcement: staged (chosen), published (records sent), propagated (every server serves them). */
+export const NEXT_PHASES = ['staged', 'published', 'propagated'] as const;
+export type NextPhase = (typeof NEXT_PHASES)[number];
+
+/** Which path a renewal took: the live key's records, the aged next key's (both at once), or a new key's (delayed). */
+export const ROLLOVER_PATHS = ['same-key', 'next-key', 'new-key'] as const;
+export type RolloverPath = (typeof ROLLOVER_PATHS)[number];

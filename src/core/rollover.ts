@@ -2,6 +2,9 @@
 // activating → activated → cleaned, or superseded / rolled-back. RFC 7671 §8.1 and RFC 6698 A.4
 // set the timing.
 import type { EntryState, Rollover } from './state.js';
+
+/** What a rollover and a next-key announcement share: records published, then seen on every server. */
+export type Publication = Pick<Rollover, 'servers' | 'publishedAt' | 'propagatedAt' | 'activateAfter' | 'replacedTtl' | 'alreadyServed'> & { phase: string };
 import { isSupersedable } from './phases.js';
 
 export interface RolloverPolicy {
@@ -69,7 +72,7 @@ export function computeDueAt(step: Step): Date | undefined {
  * rounds its cache clock, so an old RRset can outlive delayFactor × TTL by up to ~2 s. No old RRset (or the records were already served with the
  * live certificate): nothing cached can contradict the new certificate, so no TTL wait.
  */
-export function computeActivateAfter(r: Rollover, policy: RolloverPolicy): { at: Date; waitsForTtl: boolean } {
+export function computeActivateAfter(r: Publication, policy: RolloverPolicy): { at: Date; waitsForTtl: boolean } {
   const served = Object.values(r.servers).map((s) => t(s.firstServedAt));
   const lastServed = Math.max(...served, t(r.publishedAt));
   const waitsForTtl = r.replacedTtl !== null && !r.alreadyServed;
@@ -87,13 +90,13 @@ export interface ServerObservation {
  * all do, the rollover is propagated with its activation deadline. A server that stops serving the
  * records loses its time (the clock restarts for it).
  */
-export function applyObservations(r: Rollover, observations: ServerObservation[], policy: RolloverPolicy, now: Date): Rollover {
+export function applyObservations<T extends Publication>(r: T, observations: ServerObservation[], policy: RolloverPolicy, now: Date): T {
   const servers: Rollover['servers'] = {};
   for (const o of observations) {
     const before = r.servers[o.server]?.firstServedAt ?? null;
     servers[o.server] = { firstServedAt: o.servesAll ? (before ?? now.toISOString()) : null };
   }
-  const next: Rollover = { ...r, servers };
+  const next: T = { ...r, servers };
   const all = observations.length > 0 && observations.every((o) => o.servesAll);
   if (!all) return next;
   const propagatedAt = new Date(Math.max(...Object.values(servers).map((s) => t(s.firstServedAt)))).toISOString();

@@ -1,13 +1,17 @@
 // The state file's shape (DESIGN.md "State file"): schema-versioned, validated on every load.
-// Per certificate id: the live certificate, rollovers with phases and timestamps, owned records.
+// Per certificate id: the live certificate, rollovers with phases and timestamps, the announced
+// next key, owned records. Version 2 added `next`/`retiredNext` (io/state-migrate.ts reads version 1).
 import { z } from 'zod';
 
-export const STATE_VERSION = 1;
+export const STATE_VERSION = 2;
 
-import { PHASES } from './phases.js';
+import { NEXT_PHASES, PHASES, ROLLOVER_PATHS } from './phases.js';
 import { KEY_TYPES } from './key-type.js';
 
 export { PHASES, ACTIVE_PHASES, type Phase } from './phases.js';
+
+/** Per authoritative server ("zone@host:port"): when it first served every record in question. */
+const serversSchema = z.record(z.string(), z.strictObject({ firstServedAt: z.iso.datetime().nullable() }));
 
 const iso = z.iso.datetime();
 const hex = z.string().regex(/^[0-9a-f]+$/);
@@ -59,11 +63,46 @@ export const rolloverSchema = z.strictObject({
   activatedAt: iso.nullable(),
   cleanedAt: iso.nullable(),
   /** Per authoritative server ("host:port"): when it first served every record of this rollover. */
-  servers: z.record(z.string(), z.strictObject({ firstServedAt: iso.nullable() })),
+  servers: serversSchema,
+  attempts: z.number().int().min(0),
+  lastError: z.string().nullable(),
+  /**
+   * How the renewal's records came to be served (absent before version 2): "same-key" (the live
+   * key's), "next-key" (the announced next key's, aged) — both go live at once — or "new-key".
+   */
+  path: z.enum(ROLLOVER_PATHS).optional(),
+  /** Path "next-key": since when every authoritative server served the announced key's records. */
+  servedSince: iso.optional(),
+});
+export type Rollover = z.infer<typeof rolloverSchema>;
+
+/**
+ * The key the next renewal is expected to use (RFC 7671 §8.1 "current + next"): its records are
+ * published beside the live ones long before that renewal, so when it comes it needs no wait.
+ * The publication fields mean what they mean in a rollover; `activateAfter` is when the records
+ * have been served long enough (delayFactor × TTL + margin) for a certificate with this key to go
+ * live at once ("aged").
+ */
+export const nextKeySchema = z.strictObject({
+  phase: z.enum(NEXT_PHASES),
+  spki: hex.length(64),
+  keyType: z.enum(KEY_TYPES).optional(),
+  /** Who made it: danehook ("generated", key under stateDir) or the ACME client that keeps it. */
+  source: z.enum(['generated', 'acme.sh', 'dehydrated']),
+  /** Generated: relative to stateDir; a client's: its absolute path (the client owns the file). */
+  keyPath: z.string().min(1),
+  records: z.array(stateRecordSchema),
+  replacedTtl: z.number().int().min(0).nullable(),
+  alreadyServed: z.boolean(),
+  createdAt: iso,
+  publishedAt: iso.nullable(),
+  propagatedAt: iso.nullable(),
+  activateAfter: iso.nullable(),
+  servers: serversSchema,
   attempts: z.number().int().min(0),
   lastError: z.string().nullable(),
 });
-export type Rollover = z.infer<typeof rolloverSchema>;
+export type NextKey = z.infer<typeof nextKeySchema>;
 
 export const entryStateSchema = z.strictObject({
   /** The certificate the service presents now; null with liveKnown: nothing is served yet. */
@@ -73,6 +112,10 @@ export const entryStateSchema = z.strictObject({
   rollovers: z.array(rolloverSchema),
   /** Every record this id ever published or served with: only these may ever be deleted. */
   owned: z.array(stateRecordSchema),
+  /** The announced next key, or null (none yet, or next-key mode off). */
+  next: nextKeySchema.nullable(),
+  /** Records of next keys replaced before use: deleted (unless still required) by the next run. */
+  retiredNext: z.array(stateRecordSchema),
 });
 export type EntryState = z.infer<typeof entryStateSchema>;
 
@@ -87,5 +130,5 @@ export function emptyState(): State {
 }
 
 export function emptyEntryState(): EntryState {
-  return { live: null, liveKnown: false, rollovers: [], owned: [] };
+  return { live: null, liveKnown: false, rollovers: [], owned: [], next: null, retiredNext: [] };
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { LockBusyError, StateIoError } from '../errors.js';
 import { emptyState, STATE_VERSION, stateSchema, type State } from '../core/state.js';
 import { formatZodIssues } from '../config/issues.js';
+import { migrateState } from '../core/state-migrate.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { computeLockVerdict, formatLockOwner, parseLockOwner } from './lock-owner.js';
 import { readOwnLockOwner, readProcessFacts } from './process-identity.js';
@@ -68,7 +69,8 @@ export class StateStore {
     if (typeof version === 'number' && version > STATE_VERSION) {
       throw new StateIoError(`state file ${this.statePath} has version ${version}, written by a newer danehook (this one reads ${STATE_VERSION}); upgrade danehook`);
     }
-    const parsed = stateSchema.safeParse(raw);
+    // An older version is migrated in memory; the first save writes the current version.
+    const parsed = stateSchema.safeParse(migrateState(raw));
     if (!parsed.success) throw new StateIoError(`state file ${this.statePath} is invalid: ${formatZodIssues(parsed.error.issues)}`);
     return { state: parsed.data, text };
   }

@@ -14,6 +14,7 @@ import { CertificateError } from '../errors.js';
 import { formatMaterial, removeOrphanStagedDirs, writeStagedFiles } from '../io/files.js';
 import { requireLiveKnown } from './live.js';
 import { publishRollover } from './publish.js';
+import { chooseNextKey } from './next-key.js';
 import type { Session } from './session.js';
 
 export interface Renewal {
@@ -21,12 +22,14 @@ export interface Renewal {
   bundle: CertificateBundle;
   spkiHash: string;
   fingerprint: string;
-  /** Which ACME client handed it over (for the event log). */
+  /** Which ACME client handed it over (for the event log, and whether it takes a generated next key). */
   client: string;
+  /** The client's next key by path (acme.sh Le_Next_Domain_Key, dehydrated privkey.roll.pem). */
+  nextKey?: string;
 }
 
 /** Already live, rolled back (waits for --retry), or pending in `phase` (new or as before). */
-export type AcceptOutcome = { kind: 'live' } | { kind: 'rolled-back' } | { kind: 'pending'; phase: Phase };
+export type AcceptOutcome = { kind: 'live' } | { kind: 'rolled-back' } | { kind: 'pending'; phase: Phase; rollover?: Rollover };
 
 /** Whether the state already carries this certificate (live, or a rollover that is not finished). */
 export function isKnownRenewal(s: Session, id: string, fingerprint: string): boolean {
@@ -127,12 +130,17 @@ export async function acceptRenewal(s: Session, renewal: Renewal): Promise<Accep
   if (pending?.phase === 'staged') {
     // An earlier deploy could not publish (DNS down): try again now rather than claim success.
     s.ctx.log.info(`"${id}": this certificate is staged but not yet published (${pending.lastError ?? 'interrupted'}); publishing now`);
-    return { kind: 'pending', phase: (await publishStaged(s, id, pending)).phase };
+    const published = await publishStaged(s, id, pending);
+    chooseNextKey(s, id, { client: renewal.client, clientKey: renewal.nextKey, templateSpki: renewal.bundle.leaf.spki });
+    return { kind: 'pending', phase: published.phase, rollover: published };
   }
   if (pending) {
     s.ctx.log.info(`"${id}": this certificate is already pending (${pending.phase}); nothing to do`);
     return { kind: 'pending', phase: pending.phase };
   }
   checkNotOlderThanLive(s, renewal);
-  return { kind: 'pending', phase: (await stageAndPublish(s, renewal)).phase };
+  const staged = await stageAndPublish(s, renewal);
+  // After the path was chosen (it may use up the announced next key): choose the one after it.
+  chooseNextKey(s, id, { client: renewal.client, clientKey: renewal.nextKey, templateSpki: renewal.bundle.leaf.spki });
+  return { kind: 'pending', phase: staged.phase, rollover: staged };
 }

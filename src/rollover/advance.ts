@@ -7,6 +7,7 @@ import { createLimiter } from '../io/dns-limiter.js';
 import { activateRollover, recoverActivation, type StepResult } from './activate.js';
 import { cleanupRollover } from './cleanup.js';
 import { publishRollover } from './publish.js';
+import { advanceNextKey } from './next-key.js';
 import { pollPropagation } from './propagation.js';
 import type { Session } from './session.js';
 
@@ -120,6 +121,13 @@ export async function advanceRollovers(s: Session, ids: string[]): Promise<Advan
   for (const id of ids) {
     const active = s.entryState(id).rollovers.filter((r) => ACTIVE_PHASES.includes(r.phase));
     for (const r of active) await advanceOne(s, id, r.id, polled.has(`${id}/${r.id}`), result);
+    // The announced next key: retire replaced records, publish, poll (rollover/next-key.ts).
+    const next = await advanceNextKey(s, id);
+    if (next.error) {
+      s.ctx.log.error(next.error.message);
+      result.errors.push(next.error);
+    }
+    if (next.polling) result.polling = true;
     const es = s.entryState(id);
     const pruned = pruneFinished(es);
     if (pruned.dropped.length > 0) {

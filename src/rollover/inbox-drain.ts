@@ -27,7 +27,7 @@ function computeRenewal(s: Session, item: InboxItem, source: string): Renewal {
   checkBundle(bundle, { domains: entry.domains, now: s.now(), requireKey: true });
   const fingerprint = computeCertFingerprint(bundle.leaf.der);
   if (fingerprint !== item.fingerprint) throw new CertificateError(`${source}: the certificate does not match the item's fingerprint`);
-  return { entry, bundle, spkiHash: computeSpkiHash(bundle.leaf.spki), fingerprint, client: item.client };
+  return { entry, bundle, spkiHash: computeSpkiHash(bundle.leaf.spki), fingerprint, client: item.client, ...(item.nextKey ? { nextKey: item.nextKey } : {}) };
 }
 
 /** Bad data or a usage problem never fixes itself: retrying such an item forever helps nobody. */

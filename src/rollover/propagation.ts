@@ -2,13 +2,14 @@
 // (RD=0, AA required) and fold the answers into the rollover (RFC 6698 A.4: start the clock only
 // when all servers have the new RRset).
 import { applyObservations, type ServerObservation } from '../core/rollover.js';
-import type { Rollover } from '../core/state.js';
+import type { Rollover, StateRecord } from '../core/state.js';
 import { containsAll, fromStateRecords } from '../core/state-records.js';
 import { formatHostPort } from '../io/host-port.js';
 import { groupByZone } from './records.js';
 import type { Session } from './session.js';
 
-export async function observeServers(s: Session, r: Rollover): Promise<ServerObservation[]> {
+/** Does each authoritative server serve every one of these records? (a rollover's, a next key's) */
+export async function observeServers(s: Session, r: { records: StateRecord[] }): Promise<ServerObservation[]> {
   const records = fromStateRecords(r.records);
   const resolver = await s.resolver();
   const byZone = await groupByZone(s, records.map((x) => x.name));
@@ -39,7 +40,9 @@ export async function pollPropagation(s: Session, id: string, r: Rollover): Prom
   const next = applyObservations(r, observations, s.policy, s.now());
   const waiting = observations.filter((o) => !o.servesAll).map((o) => o.server);
   if (next.phase === 'propagated') {
-    const why = next.alreadyServed
+    const why = next.path === 'next-key'
+      ? 'the new key was announced in advance and its records have been served long enough'
+      : next.alreadyServed
       ? 'the records were already served with the live certificate'
       : next.replacedTtl === null
         ? 'no TLSA RRset existed before, so no cached answer can contradict the new certificate'

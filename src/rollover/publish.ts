@@ -1,10 +1,14 @@
-// Publish a staged rollover: add its records beside the live certificate's with one UPDATE per
-// zone, remember the largest TTL of the RRsets they joined (the activation delay), and own them.
+// Publish records beside the live certificate's with one UPDATE per zone — a staged rollover's, or
+// an announced next key's — remember the largest TTL of the RRsets they joined (the activation
+// delay), and own them before the UPDATE is sent.
 import { UnsafePlanError } from '../errors.js';
 import { checkPlanSafety, computeAdditions } from '../core/plan.js';
-import type { Rollover } from '../core/state.js';
+import type { NextKey, Rollover, StateRecord } from '../core/state.js';
 import { containsAll, fromStateRecords, toStateRecord, unionRecords } from '../core/state-records.js';
 import { formatChangeJson } from '../core/format-plan.js';
+import { isNextKeyAged } from '../core/next-key.js';
+import type { RolloverPath } from '../core/phases.js';
+import type { TlsaRecord } from '../core/tlsa.js';
 import type { RRset } from '../providers/types.js';
 import type { Session } from './session.js';
 import { confirmApplied } from './records.js';
@@ -12,18 +16,29 @@ import { formatLowTtlWarning } from '../core/desired.js';
 import { requireLiveKnown } from './live.js';
 import { readRolloverKeyType } from './key-types.js';
 
-export async function publishRollover(s: Session, id: string, r: Rollover): Promise<Rollover> {
-  // Nothing is published until the certificate the service presents now is positively known.
-  await requireLiveKnown(s, s.entry(id), readRolloverKeyType(s, r));
+export interface Published {
+  /** The records with the TTL of the RRset each joined (RFC 2181 §5.2: one TTL per RRset). */
+  records: TlsaRecord[];
+  /** Largest TTL of the RRsets joined; null: none existed, no cache can disagree. */
+  replacedTtl: number | null;
+  /** The primary served every one of the records before this run added anything. */
+  servedBefore: boolean;
+  publishedAt: string;
+}
+
+/**
+ * Add `records` beside the live certificate's. `what` names them in events ({rollover} or
+ * {next}). Nothing is sent on a dry run (the plan is logged); the records are owned first.
+ */
+export async function publishBesideLive(s: Session, id: string, records: StateRecord[], what: Record<string, string>): Promise<Published> {
   const es = s.entryState(id);
   const live = fromStateRecords(es.live?.records ?? []);
   const provider = await s.provider();
-  const names = [...new Set([...live, ...fromStateRecords(r.records)].map((x) => x.name))];
+  const names = [...new Set([...live, ...fromStateRecords(records)].map((x) => x.name))];
   const existing: Map<string, RRset> = await provider.listRecords(names);
 
-  // RFC 2181 §5.2: all records of an RRset share one TTL, so an existing RRset's TTL wins.
   const ttlAt = (name: string, fallback: number) => existing.get(name)?.ttl ?? fallback;
-  const mine = fromStateRecords(r.records).map((x) => ({ ...x, ttl: ttlAt(x.name, x.ttl) }));
+  const mine = fromStateRecords(records).map((x) => ({ ...x, ttl: ttlAt(x.name, x.ttl) }));
   const desired = unionRecords(live.map((x) => ({ ...x, ttl: ttlAt(x.name, x.ttl) })), mine);
   const changes = computeAdditions(desired, existing);
   const violations = checkPlanSafety(changes, existing, { live, owned: fromStateRecords(es.owned), managedNames: names });
@@ -31,13 +46,11 @@ export async function publishRollover(s: Session, id: string, r: Rollover): Prom
 
   const ttls = names.map((n) => existing.get(n)?.ttl).filter((t): t is number => typeof t === 'number');
   const replacedTtl = ttls.length > 0 ? Math.max(...ttls) : null;
-  // Same key as the live certificate (e.g. certbot --reuse-key with 3 1 1): these exact records
-  // have been served all along, so no cache can hold an RRset without them.
-  const alreadyServed = containsAll(live, mine) && containsAll([...existing.values()].flatMap((rs) => rs.records.map((rdata) => ({ name: rs.name, ttl: 0, rdata }))), mine);
-
+  const servedBefore = containsAll([...existing.values()].flatMap((rs) => rs.records.map((rdata) => ({ name: rs.name, ttl: 0, rdata }))), mine);
+  const publishedAt = s.now().toISOString();
   if (s.dryRun) {
     s.ctx.log.info(`dry run: would publish ${changes.length} record(s) for "${id}": ${JSON.stringify(changes.map(formatChangeJson))}`);
-    return r;
+    return { records: mine, replacedTtl, servedBefore, publishedAt };
   }
   const lowTtl = formatLowTtlWarning(id, desired);
   if (lowTtl) s.ctx.log.warn(lowTtl);
@@ -48,12 +61,38 @@ export async function publishRollover(s: Session, id: string, r: Rollover): Prom
   if (changes.length > 0) {
     const result = await provider.apply({ changes });
     await confirmApplied(s, changes);
-    s.event({ id, rollover: r.id, event: 'dns', op: 'publish', changes: changes.map(formatChangeJson), zones: result.zones });
+    s.event({ id, ...what, event: 'dns', op: 'publish', changes: changes.map(formatChangeJson), zones: result.zones });
     s.ctx.log.info(`published ${changes.length} TLSA record(s) for "${id}" (${result.zones.map((z) => z.zone).join(', ')})`);
   } else {
     s.ctx.log.info(`the primary already serves every record for "${id}"; nothing to add`);
   }
-  const now = s.now().toISOString();
-  s.event({ id, rollover: r.id, event: 'phase', phase: 'published', replacedTtl, alreadyServed });
-  return { ...r, phase: 'published', records: mine.map(toStateRecord), replacedTtl, alreadyServed, publishedAt: now, lastError: null, attempts: r.attempts + 1 };
+  return { records: mine, replacedTtl, servedBefore, publishedAt };
+}
+
+/**
+ * Which path a renewal takes. Records served all along — the live key's (e.g. certbot
+ * --reuse-key with 3 1 1), or an announced next key's once aged (RFC 7671 §8.1 "current + next")
+ * — cannot be contradicted by any cache: it goes live at once. Anything else waits for the TTL.
+ */
+export function choosePath(live: TlsaRecord[], next: NextKey | null, mine: TlsaRecord[], servedBefore: boolean, now: Date): RolloverPath {
+  if (!servedBefore) return 'new-key';
+  if (containsAll(live, mine)) return 'same-key';
+  if (next && isNextKeyAged(next, now) && containsAll(unionRecords(live, fromStateRecords(next.records)), mine)) return 'next-key';
+  return 'new-key';
+}
+
+export async function publishRollover(s: Session, id: string, r: Rollover): Promise<Rollover> {
+  // Nothing is published until the certificate the service presents now is positively known.
+  await requireLiveKnown(s, s.entry(id), readRolloverKeyType(s, r));
+  const pub = await publishBesideLive(s, id, r.records, { rollover: r.id });
+  if (s.dryRun) return r;
+  const es = s.entryState(id);
+  const path = choosePath(fromStateRecords(es.live?.records ?? []), es.next, pub.records, pub.servedBefore, s.now());
+  const alreadyServed = path !== 'new-key';
+  const servedSince = path === 'next-key' && es.next?.propagatedAt ? { servedSince: es.next.propagatedAt } : {};
+  s.event({ id, rollover: r.id, event: 'phase', phase: 'published', replacedTtl: pub.replacedTtl, alreadyServed, path, ...servedSince });
+  return {
+    ...r, phase: 'published', records: pub.records.map(toStateRecord), replacedTtl: pub.replacedTtl, alreadyServed, path, ...servedSince,
+    publishedAt: pub.publishedAt, lastError: null, attempts: r.attempts + 1,
+  };
 }

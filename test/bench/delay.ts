@@ -41,7 +41,7 @@ export async function benchDelay(opts: { rollovers: number }): Promise<Row[]> {
           nameservers: [`127.0.0.1:${bind.primary.port}`, `127.0.0.1:${bind.secondary!.port}`], ttl: TTL, timeout: '2s',
         },
         rollover: { delayFactor: DELAY_FACTOR, margin: `${MARGIN_MS}ms` },
-        certificates: [{ id: 'mx', domains: ['mx.example.test'], ports: [25], install: { fullchain, key }, reload: ['true'], probe: { protocol: 'none' }, live: fullchain }],
+        certificates: [{ nextKey: { mode: 'off' }, id: 'mx', domains: ['mx.example.test'], ports: [25], install: { fullchain, key }, reload: ['true'], probe: { protocol: 'none' }, live: fullchain }],
       }),
     );
     const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };

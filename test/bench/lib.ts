@@ -14,7 +14,7 @@ export const CLI = join(ROOT, 'dist', 'cli.js');
 export interface Row {
   bench: string; // "1 no-op run"
   metric: string; // "wall time"
-  unit: 'ms' | 'MB' | 'queries' | 'q/rollover' | 'records/s' | 's' | 'count';
+  unit: 'ms' | 'MB' | 'queries' | 'q/rollover' | 'records/s' | 's' | 'count' | '%';
   value: number; // median (or the single measured value)
   runs: number;
   /** What value is compared with; absent when the target is absolute. */

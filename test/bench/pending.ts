@@ -84,7 +84,7 @@ export async function benchPending(opts: { runs: number }): Promise<Row[]> {
             nameservers: nameservers.map((p) => `127.0.0.1:${p}`), ttl: 300, timeout: '5s',
           },
           rollover: { delayFactor: 2, propagationTimeout: '1h' },
-          certificates: entries.map((e) => ({ id: e.id, domains: [e.domain], ports: PORTS, tlsa: ['3 1 1'], reload: ['true'], probe: { protocol: 'none' }, live: 'none' })),
+          certificates: entries.map((e) => ({ nextKey: { mode: 'off' }, id: e.id, domains: [e.domain], ports: PORTS, tlsa: ['3 1 1'], reload: ['true'], probe: { protocol: 'none' }, live: 'none' })),
         }),
       );
       return file;

@@ -1,4 +1,4 @@
-// `npm run bench`: builds dist/, then runs the five benchmarks of issue 7 on loopback with real
+// `npm run bench`: builds dist/, then runs the benchmarks (1–5 of issue 7, 6 of issue 11) on loopback with real
 // BIND and prints one table (medians, baselines measured in the same run, ratios, targets).
 //   --json           the rows, the machine and the settings as JSON on stdout instead of the table
 //   --only 1,3       run only these benchmarks
@@ -16,14 +16,15 @@ import { benchNoop } from './noop.js';
 import { benchPending } from './pending.js';
 import { benchPublish } from './publish.js';
 import { benchStateFile } from './state-file.js';
+import { benchZeroWait } from './zero-wait.js';
 
 const { values } = parseArgs({
   options: { json: { type: 'boolean', default: false }, only: { type: 'string' }, 'no-build': { type: 'boolean', default: false } },
 });
-const only = new Set((values.only ?? '1,2,3,4,5').split(',').map((s) => s.trim()));
+const only = new Set((values.only ?? '1,2,3,4,5,6').split(',').map((s) => s.trim()));
 
 // Runs per benchmark: sized so that the whole bench stays around 2–3 minutes on 2 cores.
-const SETTINGS = { noopRuns: 20, noopRssRuns: 7, publishRuns: 5, pendingRuns: 3, delayRollovers: 10, stateRuns: 7 };
+const SETTINGS = { noopRuns: 20, noopRssRuns: 7, publishRuns: 5, pendingRuns: 3, delayRollovers: 10, stateRuns: 7, zeroWaitRenewals: 6 };
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
   await step('3', 'post-deploy over 1,000 pending rollovers', () => benchPending({ runs: SETTINGS.pendingRuns }));
   await step('4', 'delay overhead of 10 rollovers with TTL 2 s', () => benchDelay({ rollovers: SETTINGS.delayRollovers }));
   await step('5', 'state file with 10,000 rollovers', () => benchStateFile({ runs: SETTINGS.stateRuns }));
+  await step('6', 'zero-wait renewals with an aged next key', () => benchZeroWait({ renewals: SETTINGS.zeroWaitRenewals }));
   const m = machine();
   const elapsed = (Date.now() - started) / 1000;
   if (values.json) {

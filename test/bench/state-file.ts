@@ -15,13 +15,15 @@ const PHASES = ['cleaned', 'cleaned', 'cleaned', 'cleaned', 'superseded', 'activ
 export function makeBigState(ids: number, perId: number): State {
   const hex = () => randomBytes(32).toString('hex');
   const at = (d: number) => new Date(Date.UTC(2026, 0, 1) + d * 60_000).toISOString();
-  const state: State = { version: 1, certificates: {} };
+  const state: State = { version: 2, certificates: {} };
   for (let i = 0; i < ids; i++) {
     const records = [25, 465, 587].map((p) => ({ name: `_${p}._tcp.mx${i}.example.com.`, ttl: 3600, tlsa: `3 1 1 ${hex()}` }));
     state.certificates[`mx${i}`] = {
       live: { spki: hex(), fingerprint: hex(), notAfter: at(129_600), records, source: 'activation' },
       liveKnown: true,
       owned: records,
+      next: null,
+      retiredNext: [],
       rollovers: Array.from({ length: perId }, (_, j) => ({
         id: `r${i}-${j}`, phase: PHASES[j % PHASES.length]!, spki: hex(), fingerprint: hex(), notAfter: at(129_600),
         stagedDir: `staged/mx${i}/r${i}-${j}`, records: [25, 465, 587].map((p) => ({ name: `_${p}._tcp.mx${i}.example.com.`, ttl: 3600, tlsa: `3 1 1 ${hex()}` })),

@@ -157,3 +157,26 @@ export function opensslAssociation(certPath: string, selector: 0 | 1, matchingTy
 export function removeCertDir(c: CertFiles): void {
   rmSync(c.dir, { recursive: true, force: true });
 }
+
+/** I/O: sign a CSR (e.g. `danehook next-key --csr`) with `ca` as a server leaf for `names`; openssl checks the CSR's signature first. */
+export function signCsr(ca: Ca, csrPath: string, names: string[], opts: { days?: number; dir?: string } = {}): CertFiles {
+  const dir = opts.dir ?? ca.dir;
+  const file = `${names[0]!.replace(/[^A-Za-z0-9]+/g, '-')}-csr-${serial}`;
+  runOpenssl(['req', '-in', csrPath, '-noout', '-verify']); // throws unless the CSR's self-signature verifies
+  const certPath = join(dir, `${file}.pem`);
+  const extPath = join(dir, `${file}.ext`);
+  writeFileSync(extPath, `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\n`);
+  runOpenssl(['x509', '-req', '-in', csrPath, '-CA', ca.certPath, '-CAkey', ca.keyPath, '-set_serial', String(serial++), '-days', String(opts.days ?? 30), '-extfile', extPath, '-out', certPath]);
+  // No key of ours: the combined file holds only the chain (the key stays with whoever made the CSR).
+  const certPem = readFileSync(certPath, 'utf8');
+  const fullchainPath = join(dir, `${file}.fullchain.pem`);
+  writeFileSync(fullchainPath, [certPem, ...issuerPath(ca).map((c) => c.certPem)].join(''));
+  const der = pemToDer(certPem);
+  return { dir, name: file, keyPath: '', certPath, fullchainPath, combinedPath: fullchainPath, certPem, der, chainDer: [der, ...issuerPath(ca).map((c) => c.der)] };
+}
+
+/** I/O, independent known answer: SHA-256 of a private key file's public key (DER SPKI), as TLSA 3 1 1 publishes it. */
+export function opensslKeySpkiSha256(keyPath: string): string {
+  const pub = runOpenssl(['pkey', '-in', keyPath, '-pubout', '-outform', 'DER']);
+  return runOpenssl(['dgst', '-sha256', '-r'], pub).toString().split(/\s/)[0]!.toLowerCase();
+}

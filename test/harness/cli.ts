@@ -70,12 +70,18 @@ export function makeWorkspace(): Workspace {
   return ws;
 }
 
+/**
+ * Tests of the classic path assert exact RRsets, so their entries announce no next key; the
+ * next-key tests (next-key-*.test.ts) set `nextKey` themselves (an entry's own keys win).
+ */
+export const CLASSIC = { nextKey: { mode: 'off' } };
+
 /** A config for one entry; DNS points at a closed port so any unexpected DNS use fails loudly. */
 export function baseConfig(ws: Workspace, entry: Record<string, unknown> = {}): Record<string, any> {
   return {
     stateDir: ws.stateDir,
     dns: { server: '127.0.0.1:9', tsig: { name: 'danehook-key', secretFile: ws.secretPath }, timeout: '1s' },
-    certificates: [{ id: 'mx', domains: ['mx.example.com'], ports: [25], ...entry }],
+    certificates: [{ id: 'mx', domains: ['mx.example.com'], ports: [25], ...CLASSIC, ...entry }],
   };
 }
 
@@ -95,7 +101,7 @@ export function bindConfig(ws: Workspace, bind: BindLike, entry: Record<string, 
     stateDir: ws.stateDir,
     dns: { server: servers[0], tsig: { name: 'danehook-key', keyFile: bind.keyFilePath }, nameservers: servers, ttl: opts.ttl ?? 2, timeout: opts.timeout ?? '2s' },
     rollover: { delayFactor: 2, ...(opts.rollover ?? {}) },
-    certificates: [{ id: 'mx', domains: ['mx.example.test'], ports: [25], ...entry }],
+    certificates: [{ id: 'mx', domains: ['mx.example.test'], ports: [25], ...CLASSIC, ...entry }],
   };
 }
 

@@ -29,7 +29,7 @@ test('disk full and read-only state dir: 74, nothing written, recovery', { timeo
   const config = ws.writeConfig({
     stateDir,
     dns: { server: `127.0.0.1:${bind.primary.port}`, tsig: { name: 'danehook-key', keyFile: bind.keyFilePath }, nameservers: [`127.0.0.1:${bind.primary.port}`], ttl: 1, timeout: '1s' },
-    certificates: [{ id: 'mx', domains: ['mx.example.test'], ports: [25], install: { fullchain: join(ws.dir, 'fullchain.pem') }, reload: ['true'], probe: { protocol: 'none' }, live: 'none' }],
+    certificates: [{ nextKey: { mode: 'off' }, id: 'mx', domains: ['mx.example.test'], ports: [25], install: { fullchain: join(ws.dir, 'fullchain.pem') }, reload: ['true'], probe: { protocol: 'none' }, live: 'none' }],
   });
   const leaf = makeLeaf(ca, ['mx.example.test']);
   mkdirSync(stateDir, { mode: 0o700 });

@@ -22,7 +22,7 @@ test('danehook-published TLSA is on the secondary and validates with delv', { ti
   const config = ws.writeConfig({
     stateDir: ws.stateDir,
     dns: { server: `127.0.0.1:${bind.primary.port}`, tsig: { name: 'danehook-key', keyFile: bind.keyFilePath }, nameservers: [`127.0.0.1:${bind.primary.port}`], timeout: '2s' },
-    certificates: [{ id: 'mx', domains: ['mx.signed.test'], ports: [25], probe: { protocol: 'none' }, live: 'none' }],
+    certificates: [{ nextKey: { mode: 'off' }, id: 'mx', domains: ['mx.signed.test'], ports: [25], probe: { protocol: 'none' }, live: 'none' }],
   });
   const d = await runCli(['deploy', '-c', config, '--pem', leaf.combinedPath]);
   assert.equal(d.code, 0, d.stderr);

@@ -28,7 +28,7 @@ test('faulty DNS server during deploy: documented exit codes, no write, recovery
   const config = ws.writeConfig({
     stateDir: ws.stateDir,
     dns: { server: `127.0.0.1:${proxy.endpoint.port}`, tsig: { name: 'danehook-key', keyFile: bind.keyFilePath }, nameservers: [`127.0.0.1:${bind.primary.port}`], ttl: 1, timeout: '500ms' },
-    certificates: [{ id: 'mx', domains: ['mx.example.test'], ports: [25], install: { fullchain }, reload: ['true'], probe: { protocol: 'none' }, live: fullchain }],
+    certificates: [{ nextKey: { mode: 'off' }, id: 'mx', domains: ['mx.example.test'], ports: [25], install: { fullchain }, reload: ['true'], probe: { protocol: 'none' }, live: fullchain }],
   });
   for (const [mode, code] of CASES) {
     const leaf = makeLeaf(ca, ['mx.example.test']);

@@ -24,7 +24,7 @@ test('pre-deploy: right key 0, wrong key 77, server down 69; serial unchanged', 
         server: `127.0.0.1:${bind.primary.port}`, tsig,
         nameservers: [`127.0.0.1:${bind.primary.port}`, `127.0.0.1:${bind.secondary!.port}`], timeout: '1s',
       },
-      certificates: [{ id: 'mx', domains: ['mx.example.test'], ports: [25] }],
+      certificates: [{ nextKey: { mode: 'off' }, id: 'mx', domains: ['mx.example.test'], ports: [25] }],
       ...extra,
     });
   const serial = await querySerial(bind.primary, bind.zone);

@@ -39,7 +39,7 @@ for (const source of ['keyFile', 'env'] as const) {
     const config = ws.writeConfig({
       stateDir: ws.stateDir,
       dns: { server: `127.0.0.1:${bind.primary.port}`, tsig, nameservers: [`127.0.0.1:${bind.primary.port}`], ttl: 1, timeout: '1s' },
-      certificates: [{ id: 'mx', domains: ['mx.example.test'], ports: [25], install: { fullchain }, reload: ['true'], probe: { protocol: 'none' }, live: 'none' }],
+      certificates: [{ nextKey: { mode: 'off' }, id: 'mx', domains: ['mx.example.test'], ports: [25], install: { fullchain }, reload: ['true'], probe: { protocol: 'none' }, live: 'none' }],
     });
     const leaf = makeLeaf(ca, ['mx.example.test']);
     const cmdlines = new Set<string>();

@@ -21,7 +21,7 @@ function rollover(id: string, phase: Phase, records: StateRecord[]): Rollover {
 
 function entry(liveRecords: StateRecord[] | null, rollovers: Rollover[]): EntryState {
   const live = liveRecords === null ? null : { spki: hex('a'), fingerprint: hex('a'), notAfter: '2025-06-01T00:00:00.000Z', records: liveRecords, source: 'activation' as const };
-  return { live, liveKnown: true, rollovers, owned: [] };
+  return { live, liveKnown: true, rollovers, owned: [], next: null, retiredNext: [] };
 }
 
 const LIVE = [sr(N25, 'a'), sr(N465, 'a')];
@@ -47,7 +47,7 @@ for (const [phase, required] of phaseRows) {
 }
 
 test('computeEntryRequiredRecords: nothing live and nothing pending → nothing required', () => {
-  assert.deepEqual(computeEntryRequiredRecords({ live: null, liveKnown: false, rollovers: [], owned: [sr(N25, 'c')] }), []);
+  assert.deepEqual(computeEntryRequiredRecords({ live: null, liveKnown: false, rollovers: [], owned: [sr(N25, 'c')], next: null, retiredNext: [] }), []);
 });
 
 test('computeEntryRequiredRecords: no live certificate yet → the pending rollover only', () => {
@@ -83,7 +83,7 @@ test('computeRequiredRecords: union of every entry, shared records once', () => 
   const issuer = (name: string): StateRecord => ({ name, ttl: 3600, tlsa: `2 1 1 ${hex('9')}` });
   const rsa = entry([sr(N25, 'a'), issuer(N25)], [rollover('r1', 'published', [sr(N25, 'b'), issuer(N25)])]);
   const ec = entry([sr(N25, 'c'), issuer(N25)], []);
-  const got = computeRequiredRecords({ version: 1, certificates: { rsa, ec } });
+  const got = computeRequiredRecords({ version: 2, certificates: { rsa, ec } });
   assert.equal(got.length, 4);
   assert.ok(got.some((r) => r.rdata.usage === 2));
   assert.ok(got.some((r) => r.rdata.data === hex('c')), 'the other entry\'s live record is required');
@@ -92,6 +92,6 @@ test('computeRequiredRecords: union of every entry, shared records once', () => 
 test('computeLiveRecords: live records of every entry, pending ones excluded', () => {
   const rsa = entry([sr(N25, 'a')], [rollover('r1', 'published', [sr(N25, 'b')])]);
   const ec = entry([sr(N25, 'c')], []);
-  const got = computeLiveRecords({ version: 1, certificates: { rsa, ec } }).map((r) => r.rdata.data[0]);
+  const got = computeLiveRecords({ version: 2, certificates: { rsa, ec } }).map((r) => r.rdata.data[0]);
   assert.deepEqual(got, ['a', 'c']);
 });

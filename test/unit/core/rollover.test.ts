@@ -323,7 +323,7 @@ test('applyObservations keeps everything but servers/phase/times', () => {
 
 // ---------------------------------------------------------------- supersedePending / pruneFinished
 
-const entry = (rollovers: Rollover[]): EntryState => ({ live: null, liveKnown: true, rollovers, owned: [] });
+const entry = (rollovers: Rollover[]): EntryState => ({ live: null, liveKnown: true, rollovers, owned: [], next: null, retiredNext: [] });
 
 test('supersedePending: every not-yet-activated rollover is superseded, the rest untouched', () => {
   const now = at(5000);

@@ -11,7 +11,7 @@ const B = 'b'.repeat(64);
 
 function validState(): State {
   return {
-    version: 1,
+    version: 2,
     certificates: {
       mx: {
         live: {
@@ -48,6 +48,8 @@ function validState(): State {
           { name: '_25._tcp.mx.example.com.', ttl: 3600, tlsa: `3 1 1 ${A}` },
           { name: '_25._tcp.mx.example.com.', ttl: 3600, tlsa: `3 1 1 ${B}` },
         ],
+        next: null,
+        retiredNext: [],
       },
     },
   };
@@ -59,11 +61,11 @@ test('a realistic state parses to itself', () => {
 });
 
 test('emptyState / emptyEntryState are valid and fresh objects', () => {
-  assert.deepEqual(emptyState(), { version: 1, certificates: {} });
-  assert.equal(STATE_VERSION, 1);
+  assert.deepEqual(emptyState(), { version: 2, certificates: {} });
+  assert.equal(STATE_VERSION, 2);
   const s = emptyState();
   s.certificates.mx = emptyEntryState();
-  assert.deepEqual(stateSchema.parse(s), { version: 1, certificates: { mx: { live: null, liveKnown: false, rollovers: [], owned: [] } } });
+  assert.deepEqual(stateSchema.parse(s), { version: 2, certificates: { mx: { live: null, liveKnown: false, rollovers: [], owned: [], next: null, retiredNext: [] } } });
   assert.notEqual(emptyState(), emptyState());
   assert.notEqual(emptyEntryState().rollovers, emptyEntryState().rollovers);
 });
@@ -83,7 +85,14 @@ const acceptRows: Array<[string, (s: any) => void]> = [
   ['every phase', (s) => (s.certificates.mx.rollovers = PHASES.map((phase) => ({ ...s.certificates.mx.rollovers[0], phase })))],
   ['tlsa 2 1 2 with sha-512 length data', (s) => (s.certificates.mx.owned[0].tlsa = `2 1 2 ${'c'.repeat(128)}`)],
   ['source activation', (s) => (s.certificates.mx.live.source = 'activation')],
-  ['several ids', (s) => (s.certificates['web-1'] = { live: null, liveKnown: false, rollovers: [], owned: [] })],
+  ['several ids', (s) => (s.certificates['web-1'] = { live: null, liveKnown: false, rollovers: [], owned: [], next: null, retiredNext: [] })],
+  ['a next key announced and aged', (s) => (s.certificates.mx.next = {
+    phase: 'propagated', spki: 'c'.repeat(64), keyType: 'ecdsa', source: 'generated', keyPath: `next/mx/${'c'.repeat(64)}.key`,
+    records: [{ name: '_25._tcp.mx.example.com.', ttl: 3600, tlsa: `3 1 1 ${'c'.repeat(64)}` }], replacedTtl: 3600, alreadyServed: false,
+    createdAt: '2025-03-01T12:00:00.000Z', publishedAt: '2025-03-01T12:00:01.000Z', propagatedAt: '2025-03-01T12:00:02.000Z', activateAfter: '2025-03-01T14:00:07.000Z',
+    servers: { 'example.com.@192.0.2.53:53': { firstServedAt: '2025-03-01T12:00:02.000Z' } }, attempts: 1, lastError: null,
+  })],
+  ['a rollover that took the next-key path', (s) => Object.assign(s.certificates.mx.rollovers[0], { path: 'next-key', servedSince: '2025-02-01T00:00:00.000Z' })],
 ];
 
 for (const [name, mutate] of acceptRows) {
@@ -98,7 +107,8 @@ for (const [name, mutate] of acceptRows) {
 const R = 'certificates.mx.rollovers[0]';
 // Each row: a mutation that must be rejected, and the path the (first) issue names.
 const rejectRows: Array<[string, (s: any) => void, string]> = [
-  ['version 2', (s) => (s.version = 2), 'version'],
+  ['version 3', (s) => (s.version = 3), 'version'],
+  ['version 1 (migrated by the store, not accepted by the schema)', (s) => (s.version = 1), 'version'],
   ['version missing', (s) => delete s.version, 'version'],
   ['version as a string', (s) => (s.version = '1'), 'version'],
   ['unknown top-level key', (s) => (s.extra = true), '(top level)'],

@@ -23,13 +23,15 @@ function tempStore(t: { after(fn: () => void): void }): StateStore {
 const A = 'a'.repeat(64);
 function sampleState(): State {
   return {
-    version: 1,
+    version: 2,
     certificates: {
       mx: {
         live: { spki: A, fingerprint: A, notAfter: '2025-06-01T00:00:00.000Z', records: [{ name: '_25._tcp.mx.example.com.', ttl: 3600, tlsa: `3 1 1 ${A}` }], source: 'installed-files' },
         liveKnown: true,
         rollovers: [],
         owned: [{ name: '_25._tcp.mx.example.com.', ttl: 3600, tlsa: `3 1 1 ${A}` }],
+        next: null,
+        retiredNext: [],
       },
     },
   };
@@ -123,7 +125,7 @@ const corruptRows: Array<[string, string, RegExp]> = [
   ['truncated JSON', '{"version": 1, "certificates": {', /is not valid JSON/],
   ['empty file', '', /is not valid JSON/],
   ['not JSON at all', 'version=1\n', /is not valid JSON/],
-  ['future version', JSON.stringify({ version: 2, certificates: {}, somethingNew: [] }), /has version 2, written by a newer danehook \(this one reads 1\); upgrade danehook/],
+  ['future version', JSON.stringify({ version: 3, certificates: {}, somethingNew: [] }), /has version 3, written by a newer danehook \(this one reads 2\); upgrade danehook/],
   ['far future version with unknown shape', JSON.stringify({ version: 17 }), /newer danehook/],
   ['version 0', JSON.stringify({ version: 0, certificates: {} }), /is invalid: version: /],
   ['JSON null', 'null', /is invalid: \(top level\): /],
@@ -347,4 +349,21 @@ test('appendEvent into a missing directory is exit 74 naming the path', (t) => {
   const base = tempStore(t).dir;
   const store = new StateStore(join(base, 'missing'));
   assertThrowsIo(() => store.appendEvent({ x: 1 }), 74, new RegExp(`appending to event log ${escape(store.eventsPath)} failed \\(ENOENT\\)`));
+});
+
+test('a version 1 state file (written before next-key mode) loads without loss and is saved as version 2', (t) => {
+  const store = tempStore(t);
+  const v1 = sampleState() as unknown as Record<string, any>;
+  v1.version = 1;
+  for (const es of Object.values(v1.certificates) as Record<string, unknown>[]) {
+    delete es.next;
+    delete es.retiredNext;
+  }
+  const text = JSON.stringify(v1, null, 2) + '\n';
+  writeFileSync(store.statePath, text);
+  const loaded = store.load();
+  assert.equal(loaded.state.version, 2);
+  assert.deepEqual(loaded.state.certificates.mx, { ...v1.certificates.mx, next: null, retiredNext: [] }, 'every version 1 field kept; next-key fields empty');
+  assert.equal(store.save(loaded.state, loaded.text), true, 'the migrated state differs from the file: it is written');
+  assert.equal(JSON.parse(readFileSync(store.statePath, 'utf8')).version, 2);
 });

@@ -36,7 +36,7 @@ test('computeSharesEndpoint: same name and port shares, another port or name doe
 test('readLiveKeyType: kept in state; none without a live certificate; unknown when not kept and nothing installed', () => {
   const [e] = entries({ id: 'mx' });
   const live = { spki: 'a'.repeat(64), fingerprint: 'b'.repeat(64), notAfter: '2030-01-01T00:00:00.000Z', records: [], source: 'probe' as const };
-  const es = (l: EntryState['live']): EntryState => ({ live: l, liveKnown: true, rollovers: [], owned: [] });
+  const es = (l: EntryState['live']): EntryState => ({ live: l, liveKnown: true, rollovers: [], owned: [], next: null, retiredNext: [] });
   assert.equal(readLiveKeyType(e!, es({ ...live, keyType: 'ecdsa' })), 'ecdsa');
   assert.equal(readLiveKeyType(e!, es(null)), undefined);
   assert.equal(readLiveKeyType(e!, es(live)), undefined);

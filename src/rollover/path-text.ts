@@ -1,0 +1,20 @@
+// How a renewal went live, in words for the log and `status`: "next key, aged 31d: activated at
+// once", "same key: activated at once", "new key: activation at …".
+import { formatDuration } from '../config/duration.js';
+import type { Rollover } from '../core/state.js';
+
+export function describePath(r: Rollover, now: Date): string {
+  const done = r.activatedAt ? 'activated at once' : 'activates as soon as every server answers';
+  switch (r.path) {
+    case 'next-key': {
+      const age = r.servedSince ? `, aged ${formatDuration(Date.parse(r.activatedAt ?? now.toISOString()) - Date.parse(r.servedSince))}` : '';
+      return `next key${age}: ${done}`;
+    }
+    case 'same-key':
+      return `same key: ${done}`;
+    case 'new-key':
+      return r.activatedAt ? `new key: activated ${r.activatedAt}` : `new key: activation ${r.activateAfter ? `at ${r.activateAfter}` : 'once every server serves its records and the TTL has passed'}`;
+    default:
+      return r.alreadyServed ? `same key: ${done}` : r.activateAfter ? `activation at ${r.activateAfter}` : 'activation after propagation';
+  }
+}
