@@ -8,6 +8,7 @@ import { readCertificateBundle } from '../io/cert-files.js';
 import { findGeneratedKey } from '../io/next-key-files.js';
 import { checkBundle, computeSpkiHash, type CertificateBundle } from '../core/certificate.js';
 import { identifyEntry } from '../core/identify.js';
+import { computeCertificateRecords } from '../core/desired.js';
 import type { CertificateEntry } from '../config/schema.js';
 import type { CommandContext } from './context.js';
 
@@ -40,5 +41,10 @@ export async function readCertificateInput(ctx: CommandContext, opts: { requireK
     bundle = readCertificateBundle(event); // the client's key, checked against the certificate (absent: throws)
   }
   checkBundle(bundle, { domains: entry.domains, now: ctx.now(), requireKey: opts.requireKey });
+  // Records computable, trust anchor served and in the issuer set: refused (65) before anything is queued.
+  computeCertificateRecords(entry, bundle, loaded.config.dns.ttl);
+  for (const c of entry.issuers ?? []) {
+    if (c.notAfter < ctx.now()) ctx.log.warn(`"${entry.id}": issuer "${c.subject}" from ${c.source} expired on ${c.notAfter.toISOString()}; its record is still published until you remove it from "issuers"`);
+  }
   return { loaded, event, bundle, entry, spkiHash };
 }

@@ -1,11 +1,14 @@
 // `danehook plan`: what `deploy` would publish for a certificate, as zone-file lines, nsupdate lines
 // and JSON. With DNS access it also shows the changes against what the primary serves. No writes.
-import { computeCertificateRecords, findCrowdedNames, formatLowTtlWarning } from '../core/desired.js';
+import { computeCertificateRecords, formatCrowdedWarnings, formatLowTtlWarning } from '../core/desired.js';
+import { computeIssuerSummaries } from '../core/issuers.js';
+import { selectTrustAnchor, type TlsaRecord } from '../core/tlsa.js';
 import { formatChangeJson, formatNsupdate, formatRecordJson, formatZoneLine } from '../core/format-plan.js';
 import type { Change } from '../providers/types.js';
 import { readCertificateInput } from './certificate-input.js';
 import type { CommandContext } from './context.js';
 import { computeAdditions } from '../core/plan.js';
+import { unionRecords } from '../core/state-records.js';
 import { parseHostPort } from '../io/host-port.js';
 import { isNextKeyAged } from '../core/next-key.js';
 import type { NextKey } from '../core/state.js';
@@ -26,6 +29,7 @@ export async function planCommand(ctx: CommandContext): Promise<number> {
   const dns = loaded.config.dns;
   let ttl = dns.ttl;
   let changes: Change[] | undefined;
+  let served: TlsaRecord[] = [];
   const server = parseHostPort(dns.server, 53)!; // validated by the config schema
 
   if (!ctx.options.offline) {
@@ -33,6 +37,7 @@ export async function planCommand(ctx: CommandContext): Promise<number> {
     const provider = createProvider(dns, loaded.key);
     const owners = [...new Set(computeCertificateRecords(entry, bundle, ttl).map((r) => r.name))];
     const existing = await provider.listRecords(owners);
+    served = [...existing.values()].flatMap((rs) => rs.records.map((rdata) => ({ name: rs.name, ttl: 0, rdata })));
     // An existing RRset keeps its TTL: RFC 2181 §5.2 forbids differing TTLs within one RRset.
     const ttls = [...existing.values()].map((s) => s.ttl).filter((t): t is number => t !== null);
     if (ttls.length > 0) ttl = Math.max(...ttls);
@@ -42,7 +47,9 @@ export async function planCommand(ctx: CommandContext): Promise<number> {
   const records = computeCertificateRecords(entry, bundle, ttl);
   const lowTtl = formatLowTtlWarning(entry.id, records);
   if (lowTtl) ctx.log.warn(lowTtl);
-  for (const name of findCrowdedNames(records)) ctx.log.warn(`${name} would hold more than 12 TLSA records; some receivers ignore long RRsets`);
+  // What the RRset holds while this certificate's records sit beside the ones served now.
+  for (const w of formatCrowdedWarnings(entry.id, unionRecords(records, served))) ctx.log.warn(w);
+  const issuers = entry.issuers && computeIssuerSummaries(entry.issuers, entry.tlsa, selectTrustAnchor(bundle, entry.trustAnchor));
 
   const next = readNextKey(loaded.config.stateDir, entry.id);
   const nextView = next && { spki: next.spki, source: next.source, phase: next.phase, since: next.propagatedAt, agedAt: next.activateAfter, records: next.records.map((r) => `${r.name} TLSA ${r.tlsa}`) };
@@ -53,6 +60,7 @@ export async function planCommand(ctx: CommandContext): Promise<number> {
   if (ctx.options.json) {
     const result: Record<string, unknown> = { id: entry.id, records: records.map(formatRecordJson), changes: (changes ?? []).map(formatChangeJson), next: nextView ?? null };
     if (pathText) result.path = pathText;
+    if (issuers) result.issuers = issuers;
     if (ctx.options.offline) result.offline = true;
     ctx.out(JSON.stringify(result, null, 2) + '\n');
     return 0;
@@ -60,6 +68,7 @@ export async function planCommand(ctx: CommandContext): Promise<number> {
   const lines = [
     `; danehook plan for "${entry.id}": ${bundle.leaf.dnsNames.join(', ')} (${bundle.key?.description ?? 'no key given'}), valid until ${bundle.leaf.notAfter.toISOString()}`,
     `; SPKI SHA-256 ${input.spkiHash}`,
+    ...(issuers ?? []).map((i) => `; issuer set (${i.source}): ${i.subject}, SPKI SHA-256 ${i.spki}, until ${i.notAfter}${i.signedThis ? ' (signed this certificate)' : ''}`),
     '; zone file',
     ...records.map(formatZoneLine),
     '; nsupdate',

@@ -4,6 +4,8 @@
 import { loadConfig } from '../config/load.js';
 import { computeOwners } from '../core/desired.js';
 import { computeForeign } from '../core/plan.js';
+import { computeIssuerSummaries, type IssuerSummary } from '../core/issuers.js';
+import { formatTlsaRdata } from '../core/tlsa.js';
 import { ACTIVE_PHASES } from '../core/state.js';
 import { fromStateRecords, toStateRecord } from '../core/state-records.js';
 import { StateStore } from '../io/state-store.js';
@@ -62,10 +64,14 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
         });
       }
       let foreign: ReturnType<typeof toStateRecord>[] | undefined;
+      let issuers: (IssuerSummary & { served?: boolean })[] | undefined = entry.issuers && computeIssuerSummaries(entry.issuers, entry.tlsa);
       if (!ctx.options.offline) {
         const provider = await s.provider();
         const existing = await provider.listRecords(computeOwners(entry));
         foreign = computeForeign(existing, fromStateRecords(es?.owned ?? [])).map(toStateRecord);
+        // Served: the primary has this CA's records at every owner name (a renewal from it needs no wait).
+        const at = (name: string) => (existing.get(name)?.records ?? []).map(formatTlsaRdata);
+        issuers = issuers?.map((i) => ({ ...i, served: computeOwners(entry).every((n) => i.records.every((r) => at(n).includes(r))) }));
       }
       certificates.push({
         id: entry.id,
@@ -75,6 +81,7 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
         rollovers,
         queued: queued.get(entry.id) ?? [],
         ...(foreign ? { foreignRecords: foreign } : {}),
+        ...(issuers ? { issuers } : {}),
       });
     }
   } finally {
@@ -102,6 +109,7 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
     }
     for (const q of c.queued) lines.push(`  queued renewal SPKI ${q.spki.slice(0, 16)}… from ${q.client}, received ${q.receivedAt} (${q.file}): the next run holding the lock publishes it`);
     for (const f of c.foreignRecords ?? []) lines.push(`  not ours (kept): ${f.name} TLSA ${f.tlsa}`);
+    for (const i of c.issuers ?? []) lines.push(`  issuer set (${i.source}): ${i.subject} ${i.records.join(', ')}${i.served === undefined ? '' : i.served ? ' (served)' : ' (not served yet)'}`);
   }
   for (const f of unassigned) lines.push(`queued renewal ${f} belongs to no configured entry or is damaged: the next post-deploy sets it aside`);
   for (const f of rejected) lines.push(`set aside, never accepted: ${f} (the log of the run that moved it says why)`);

@@ -117,6 +117,10 @@ export async function loadConfig(opts: { file?: string; env: NodeJS.ProcessEnv; 
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(`config ${path} is invalid: ${formatZodIssues(parsed.error.issues)}`);
   const config = parsed.data;
+  if (config.certificates.some((e) => e.issuerSources)) {
+    const problems = (await import('./issuer-sets.js')).resolveIssuerSets(config.certificates);
+    if (problems.length > 0) throw new ConfigError(`config ${path} is invalid: ${problems.join('; ')}`);
+  }
   if (opts.env.DANEHOOK_STATE_DIR) config.stateDir = opts.env.DANEHOOK_STATE_DIR;
   const warnings: string[] = [];
   // A readable config is fine (secrets live elsewhere); a world-writable one lets anyone steer root.

@@ -6,6 +6,7 @@ import { parseTlsaParams } from '../core/tlsa.js';
 import { parseHostPort } from '../io/host-port.js';
 import { applyPreset } from './presets.js';
 import { DEFAULT_STATE_DIR, ROLLOVER_DEFAULTS as D } from './defaults.js';
+import { isTrustAnchorUsage, type IssuerCert } from '../core/issuers.js';
 
 const duration = z
   .union([z.number(), z.string()])
@@ -106,6 +107,11 @@ const certificateSchema = z
   protocol: z.enum(['tcp', 'udp', 'sctp']).default('tcp'),
   tlsa: z.array(tlsaParams).min(1).default(['3 1 1']),
   trustAnchor: z.enum(['issuer', 'root']).default('issuer'),
+  /**
+   * DANE-TA issuer set: every CA that may sign this entry's certificates (README "Issuer sets"),
+   * as PEM files or shipped set names; loadConfig reads them (config/issuer-sets.ts).
+   */
+  issuers: z.array(z.string().min(1)).min(1, 'list at least one PEM file or set name, or leave "issuers" out').optional(),
   install: installSchema.optional(),
   /**
    * The certificate the service presents now, when danehook cannot see it otherwise (probe off,
@@ -133,7 +139,21 @@ const certificateSchema = z
     }
     // The install form's defaults are in installSchema; a preset-only install gets them too.
     const install = e.install ? installSchema.parse(e.install) : undefined;
-    return { ...e, ports: e.ports, install };
+    const { issuers: issuerSources, ...rest } = e;
+    if (issuerSources && !e.tlsa.some((t) => { const p = parseTlsaParams(t); return p !== undefined && isTrustAnchorUsage(p); })) {
+      // Refused, not ignored: a set that publishes nothing would look like pinning the CAs while
+      // pinning none, and would still refuse renewals from other CAs for no benefit.
+      ctx.addIssue({ code: 'custom', path: ['issuers'], message: `an issuer set is used only by trust-anchor records: add "2 1 1" to tlsa (e.g. tlsa: ["3 1 1", "2 1 1"]) or remove "issuers"` });
+      return z.NEVER;
+    }
+    if (issuerSources && install && !install.fullchain && !install.combined && !install.chain) {
+      // RFC 7671 §5.2.2: a digest of the TA matches only a certificate the service sends.
+      ctx.addIssue({ code: 'custom', path: ['install'], message: 'with "issuers" the service must send the issuer certificate: install "fullchain", "combined" or "chain", not only "certificate"' });
+      return z.NEVER;
+    }
+    // `issuers` is filled by loadConfig: reading certificates loads the X.509 parser, which only
+    // entries with an issuer set should pay for (status and pre-deploy stay light).
+    return { ...rest, ports: e.ports, install, issuerSources, issuers: undefined as readonly IssuerCert[] | undefined };
   });
 
 export const configSchema = z

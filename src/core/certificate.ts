@@ -42,7 +42,8 @@ export function computeCertFingerprint(der: Uint8Array): string {
   return createHash('sha256').update(der).digest('hex');
 }
 
-function parseCertificate(block: PemBlock): CertInfo {
+/** One CERTIFICATE block → its parts; CertificateError when it is not X.509. */
+export function parseCertificate(block: PemBlock): CertInfo {
   let cert: PeculiarCertificate;
   try {
     cert = new PeculiarCertificate(new Uint8Array(block.der));

@@ -4,15 +4,26 @@ import { CertificateError } from '../errors.js';
 import type { EntryState, State } from './state.js';
 import { isPending } from './phases.js';
 import { fromStateRecords, unionRecords } from './state-records.js';
-import { computeTlsaRdata, formatTlsaOwner, parseTlsaParams, sameRdata, TlsaChainError, type ChainForTlsa, type TlsaRecord } from './tlsa.js';
+import { computeTlsaRdata, formatTlsaOwner, parseTlsaParams, sameRdata, selectTrustAnchor, TlsaChainError, type ChainForTlsa, type TlsaParams, type TlsaRdata, type TlsaRecord } from './tlsa.js';
+import { computeIssuerRdatas, computeSpkiSha256, findIssuer, isTrustAnchorUsage, type IssuerCert } from './issuers.js';
 
 export interface EntryShape {
+  id?: string;
   domains: string[];
   ports: number[];
   protocol: string;
   tlsa: string[];
   trustAnchor: 'issuer' | 'root';
+  /** The configured issuer set (config `issuers`, resolved); absent or empty: the chain's own issuer. */
+  issuers?: readonly IssuerCert[];
 }
+
+/**
+ * Whose records: a 'renewal' about to be published must chain to the issuer set when one is
+ * configured; the 'live' certificate is already served, so its own trust anchor's record is kept
+ * beside the set's whatever signed it (it must stay covered until it is replaced).
+ */
+export type RecordsFor = 'renewal' | 'live';
 
 /** Some large receivers handle only about a dozen TLSA records per name (FACTS.md). */
 export const MAX_RECORDS_PER_NAME = 12;
@@ -23,11 +34,11 @@ export function computeOwners(entry: EntryShape): string[] {
 }
 
 /** The records for one certificate. */
-export function computeCertificateRecords(entry: EntryShape, certs: ChainForTlsa, ttl: number): TlsaRecord[] {
-  const rdatas = entry.tlsa.map((text) => {
+export function computeCertificateRecords(entry: EntryShape, certs: ChainForTlsa, ttl: number, forWhat: RecordsFor = 'renewal'): TlsaRecord[] {
+  const rdatas = entry.tlsa.flatMap((text) => {
     const params = parseTlsaParams(text)!; // validated by the config schema
     try {
-      return computeTlsaRdata(certs, params, entry.trustAnchor);
+      return computeParamRdatas(entry, certs, params, forWhat);
     } catch (err) {
       if (err instanceof TlsaChainError) throw new CertificateError(err.message);
       throw err;
@@ -37,11 +48,40 @@ export function computeCertificateRecords(entry: EntryShape, certs: ChainForTlsa
   return computeOwners(entry).flatMap((name) => unique.map((rdata) => ({ name, ttl, rdata })));
 }
 
+/**
+ * One parameter set's records. With an issuer set, a trust-anchor usage (RFC 6698 §2.1.1: 0 or 2)
+ * yields one record per certificate in the set instead of only the chain's issuer, so a renewal
+ * signed by another of them finds its record already served (RFC 7671 §5.2, §8.1).
+ */
+function computeParamRdatas(entry: EntryShape, certs: ChainForTlsa, params: TlsaParams, forWhat: RecordsFor): TlsaRdata[] {
+  const own = computeTlsaRdata(certs, params, entry.trustAnchor);
+  const set = entry.issuers ?? [];
+  if (!isTrustAnchorUsage(params) || set.length === 0) return [own];
+  const fromSet = computeIssuerRdatas(set, params);
+  if (fromSet.some((r) => sameRdata(r, own))) return fromSet;
+  if (forWhat === 'live') return [...fromSet, own];
+  throw new CertificateError(formatOutsideSet(entry, certs, params, set));
+}
+
+/** Why a renewal's trust anchor does not match the issuer set (never published: refused). */
+function formatOutsideSet(entry: EntryShape, certs: ChainForTlsa, params: TlsaParams, set: readonly IssuerCert[]): string {
+  const ta = selectTrustAnchor(certs, entry.trustAnchor);
+  const who = entry.id ? `"${entry.id}": ` : '';
+  const which = entry.trustAnchor === 'root' ? 'the top of the chain' : 'the issuer of the certificate';
+  if (findIssuer(set, ta)) {
+    // Same CA, other certificate (e.g. a cross-signed copy): a selector-0 record of the set's copy
+    // would not match the certificate the service sends.
+    return `${who}${which}, "${ta.subject}", is in the issuer set, but the chain carries a different certificate for it (a cross-signed copy?), so the set's "${params.usage} ${params.selector} ${params.matchingType}" record would not match what the service sends (RFC 7671 §5.2.2); use selector 1 ("2 1 1") or put the served copy in "issuers"`;
+  }
+  const known = set.map((c) => `"${c.subject}"`).join(', ');
+  return `${who}${which}, "${ta.subject}" (SPKI SHA-256 ${computeSpkiSha256(ta.spki).slice(0, 16)}…), is not in the configured issuer set (${known}); refusing it before anything is written. Add that CA's certificate to "issuers" if it is expected, or renew from a CA in the set`;
+}
+
 /** Union of several certificates' records (live ∪ pending), without duplicates, stable order. */
-export function computeDesiredRecords(entry: EntryShape, certificates: ChainForTlsa[], ttl: number): TlsaRecord[] {
+export function computeDesiredRecords(entry: EntryShape, certificates: ChainForTlsa[], ttl: number, forWhat: RecordsFor = 'renewal'): TlsaRecord[] {
   const out: TlsaRecord[] = [];
   for (const certs of certificates) {
-    for (const r of computeCertificateRecords(entry, certs, ttl)) {
+    for (const r of computeCertificateRecords(entry, certs, ttl, forWhat)) {
       if (!out.some((o) => o.name === r.name && sameRdata(o.rdata, r.rdata))) out.push(r);
     }
   }
@@ -60,9 +100,21 @@ export function formatLowTtlWarning(id: string, records: TlsaRecord[]): string |
 
 /** Names holding more than MAX_RECORDS_PER_NAME records (a warning, not an error). */
 export function findCrowdedNames(records: TlsaRecord[]): string[] {
+  return [...countRecordsPerName(records)].filter(([, n]) => n > MAX_RECORDS_PER_NAME).map(([name]) => name);
+}
+
+function countRecordsPerName(records: TlsaRecord[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const r of records) counts.set(r.name, (counts.get(r.name) ?? 0) + 1);
-  return [...counts].filter(([, n]) => n > MAX_RECORDS_PER_NAME).map(([name]) => name);
+  return counts;
+}
+
+/** One warning per name that would hold more than MAX_RECORDS_PER_NAME records (an issuer set adds one per CA). */
+export function formatCrowdedWarnings(id: string, records: TlsaRecord[]): string[] {
+  const counts = countRecordsPerName(records);
+  return findCrowdedNames(records).map(
+    (name) => `"${id}": ${name} would hold ${counts.get(name)} TLSA records; some large receivers use only the first ${MAX_RECORDS_PER_NAME} or so: trim "issuers" (e.g. one key type's set) or "tlsa"`,
+  );
 }
 
 /**

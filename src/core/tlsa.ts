@@ -82,16 +82,22 @@ export interface ChainForTlsa {
 }
 
 /**
+ * The certificate a usage-0/2 record names: the leaf's issuer by default, or the top of the chain.
+ * It must be in the chain the service sends: a client can match a digest only against a
+ * certificate it was given (RFC 7671 §5.2.2).
+ */
+export function selectTrustAnchor(certs: ChainForTlsa, trustAnchor: 'issuer' | 'root' = 'issuer'): ChainForTlsa['chain'][number] {
+  const ta = trustAnchor === 'root' ? certs.chain.at(-1) : certs.chain[0];
+  if (!ta) throw new TlsaChainError('a trust-anchor record (usage 2 or 0) names the issuer certificate, which the served chain must carry (RFC 7671 §5.2.2), but the input has no chain; give --chain or a full-chain file');
+  return ta;
+}
+
+/**
  * RDATA for one parameter set. Usages 1/3 describe the leaf; 0/2 a trust anchor from the chain:
  * the leaf's issuer by default, or the top of the chain (RFC 7671 §5.2: the TA must be served).
  */
 export function computeTlsaRdata(certs: ChainForTlsa, params: TlsaParams, trustAnchor: 'issuer' | 'root' = 'issuer'): TlsaRdata {
-  let subject = certs.leaf;
-  if (params.usage === 0 || params.usage === 2) {
-    const ta = trustAnchor === 'root' ? certs.chain.at(-1) : certs.chain[0];
-    if (!ta) throw new TlsaChainError(`TLSA usage ${params.usage} needs the issuer certificate, but the input has no chain; give --chain or a full-chain file`);
-    subject = ta;
-  }
+  const subject = params.usage === 0 || params.usage === 2 ? selectTrustAnchor(certs, trustAnchor) : certs.leaf;
   return { ...params, data: computeAssociation(subject.der, subject.spki, params.selector, params.matchingType) };
 }
 

@@ -51,6 +51,8 @@ async function stageAndPublish(s: Session, renewal: Renewal): Promise<Rollover> 
   const { entry, bundle, fingerprint } = renewal;
   const id = entry.id;
   const { config } = s.loaded;
+  // First, as nothing is written yet: a trust anchor outside the issuer set is refused (65).
+  const records = computeCertificateRecords(entry, bundle, config.dns.ttl).map(toStateRecord);
   // Before anything is written: the certificate served now must be known (exit 78 otherwise).
   await requireLiveKnown(s, entry, computeKeyType(bundle.leaf.spki) ?? undefined);
   const now = s.now();
@@ -71,7 +73,7 @@ async function stageAndPublish(s: Session, renewal: Renewal): Promise<Rollover> 
     notBefore: bundle.leaf.notBefore.toISOString(),
     ...computeKeyTypeField(bundle.leaf.spki),
     stagedDir: `staged/${id}/${rolloverId}`,
-    records: computeCertificateRecords(entry, bundle, config.dns.ttl).map(toStateRecord),
+    records,
     replacedTtl: null,
     alreadyServed: false,
     createdAt: now.toISOString(),

@@ -28,7 +28,7 @@ export function computeLive(entry: CertificateEntry, chains: Chain[], ttl: numbe
     notAfter: leaf.notAfter.toISOString(),
     notBefore: leaf.notBefore.toISOString(),
     ...computeKeyTypeField(leaf.spki),
-    records: computeDesiredRecords(entry, chains, ttl).map(toStateRecord),
+    records: computeDesiredRecords(entry, chains, ttl, 'live').map(toStateRecord),
     source,
     ...(others.length > 0 ? { others } : {}),
   };

@@ -12,7 +12,7 @@ import type { TlsaRecord } from '../core/tlsa.js';
 import type { RRset } from '../providers/types.js';
 import type { Session } from './session.js';
 import { confirmApplied } from './records.js';
-import { formatLowTtlWarning } from '../core/desired.js';
+import { formatCrowdedWarnings, formatLowTtlWarning } from '../core/desired.js';
 import { requireLiveKnown } from './live.js';
 import { readRolloverKeyType } from './key-types.js';
 
@@ -54,6 +54,7 @@ export async function publishBesideLive(s: Session, id: string, records: StateRe
   }
   const lowTtl = formatLowTtlWarning(id, desired);
   if (lowTtl) s.ctx.log.warn(lowTtl);
+  for (const w of formatCrowdedWarnings(id, unionRecords(desired, [...existing.values()].flatMap((rs) => rs.records.map((rdata) => ({ name: rs.name, ttl: 0, rdata })))))) s.ctx.log.warn(w);
   // Own the records before sending the UPDATE: if the run dies (or the read-back fails) after
   // the server applied it, the records are still ours to clean up later, never "not ours" forever.
   es.owned = unionRecords(fromStateRecords(es.owned), desired).map(toStateRecord);

@@ -36,6 +36,8 @@ export interface CertOptions {
   dir?: string;
   /** Extra openssl x509v3 extension lines (CA-signed certificates), e.g. "subjectKeyIdentifier=none". */
   extraExtensions?: string;
+  /** Sign this existing private key instead of a new one (a renewal that keeps its key; CA-signed only). */
+  keyPath?: string;
 }
 
 function runOpenssl(args: string[], input?: string | Buffer): Buffer {
@@ -87,12 +89,12 @@ export function makeCa(name = 'Test Root CA', opts: CertOptions = {}): Ca {
   return { ...finish(dir, file, keyPath, certPath, []), parent: undefined };
 }
 
-function signWithCa(ca: Ca, dir: string, file: string, subject: string, keyType: KeyType, days: number, ext: string): { keyPath: string; certPath: string } {
-  const keyPath = join(dir, `${file}.key.pem`);
+function signWithCa(ca: Ca, dir: string, file: string, subject: string, keyType: KeyType, days: number, ext: string, existingKey?: string): { keyPath: string; certPath: string } {
+  const keyPath = existingKey ?? join(dir, `${file}.key.pem`);
   const csrPath = join(dir, `${file}.csr`);
   const certPath = join(dir, `${file}.pem`);
   const extPath = join(dir, `${file}.ext`);
-  runOpenssl(['genpkey', ...keygenArgs(keyType), '-out', keyPath]);
+  if (!existingKey) runOpenssl(['genpkey', ...keygenArgs(keyType), '-out', keyPath]);
   runOpenssl(['req', '-new', '-key', keyPath, '-out', csrPath, '-subj', subject]);
   writeFileSync(extPath, ext);
   runOpenssl([
@@ -107,7 +109,7 @@ export function makeIntermediate(ca: Ca, name = 'Test Intermediate CA', opts: Ce
   const dir = opts.dir ?? ca.dir;
   const file = name.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase();
   const { keyPath, certPath } = signWithCa(ca, dir, file, `/CN=${name}`, opts.keyType ?? 'ecdsa', opts.days ?? 30,
-    `basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n${opts.extraExtensions ?? ''}\n`);
+    `basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n${opts.extraExtensions ?? ''}\n`, opts.keyPath);
   return { ...finish(dir, file, keyPath, certPath, issuerPath(ca)), parent: ca };
 }
 
@@ -119,7 +121,7 @@ export function makeLeaf(ca: Ca, names: string[], opts: CertOptions = {}): CertF
   const file = `${names[0]!.replace(/[^A-Za-z0-9]+/g, '-')}-${keyType}-${serial}`;
   const san = names.map((n) => (/^[0-9.]+$|:/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
   const { keyPath, certPath } = signWithCa(ca, dir, file, `/CN=${names[0]}`, keyType, opts.days ?? 30,
-    `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature${keyType === 'rsa' ? ',keyEncipherment' : ''}\nextendedKeyUsage=serverAuth\nsubjectAltName=${san}\n${opts.extraExtensions ?? ''}\n`);
+    `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature${keyType === 'rsa' ? ',keyEncipherment' : ''}\nextendedKeyUsage=serverAuth\nsubjectAltName=${san}\n${opts.extraExtensions ?? ''}\n`, opts.keyPath);
   return finish(dir, file, keyPath, certPath, issuerPath(ca));
 }
 

@@ -15,7 +15,7 @@ import { startBind } from '../harness/bind.js';
 import { startPostfix } from '../harness/postfix.js';
 import { dig, rdataOf } from '../harness/dns.js';
 import { makeCa, makeIntermediate, makeLeaf, opensslAssociation, removeCertDir, type CertFiles } from '../harness/certs.js';
-import { CLI, makeWorkspace, runCli, type CliResult, bindConfig, postfixEntry } from '../harness/cli.js';
+import { CLI, makeWorkspace, runCli, type CliResult, bindConfig, postfixEntry, CLASSIC } from '../harness/cli.js';
 import { readTlsa } from '../harness/dane-check.js';
 import { fetchPresented, startPostfixOutageMonitor } from '../harness/outage-monitor.js';
 
@@ -56,7 +56,7 @@ async function setup(t: Ctx) {
   const pf = await startPostfix(t, { combinedPem: readFileSync(leaves[0]!.combinedPath, 'utf8'), ipv6: false });
   const settings = bindConfig(ws, bind, postfixEntry(pf), { ttl: TTL, rollover: { propagationTimeout: '60s' } });
   settings.certificates.push({
-    id: 'www', domains: ['www.example.test'], ports: [443],
+    ...CLASSIC, id: 'www', domains: ['www.example.test'], ports: [443],
     install: { fullchain: join(ws.dir, 'www-fullchain.pem'), key: join(ws.dir, 'www-key.pem') },
     reload: ['true'],
     probe: { protocol: 'none' }, live: 'none',

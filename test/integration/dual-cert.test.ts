@@ -11,7 +11,7 @@ import { requireBinaries } from '../harness/binaries.js';
 import { startBind } from '../harness/bind.js';
 import { startPostfix } from '../harness/postfix.js';
 import { makeCa, makeIntermediate, makeLeaf, opensslAssociation, removeCertDir, type CertFiles } from '../harness/certs.js';
-import { bindConfig, makeWorkspace, runCli } from '../harness/cli.js';
+import { bindConfig, CLASSIC, makeWorkspace, runCli } from '../harness/cli.js';
 import { opensslDaneVerify, presentedSpkiSha256, readTlsa } from '../harness/dane-check.js';
 import { startOutageMonitor, type MonitorKeyType } from '../harness/outage-monitor.js';
 import { reportFigures } from '../harness/figures.js';
@@ -54,7 +54,7 @@ test('dual RSA + ECDSA certificates: renewals and a change of issuer never leave
   });
   const [ecdsaPem, rsaPem] = pf.chainFiles as [string, string];
   const entry = (id: string, combined: string) => ({
-    id, domains: [DOMAIN], ports: [25], tlsa: ['3 1 1', '2 1 1'],
+    id, domains: [DOMAIN], ports: [25], tlsa: ['3 1 1', '2 1 1'], ...CLASSIC,
     install: { combined },
     reload: ['postfix', '-c', pf.configDir, 'reload'],
     probe: { protocol: 'smtp', addresses: [`127.0.0.1:${pf.smtpPort}`], grace: '5s' },
