@@ -1,5 +1,6 @@
 // acme.sh `--reloadcmd` (FACTS.md): CERT_PATH, CERT_KEY_PATH, CA_CERT_PATH, CERT_FULLCHAIN_PATH,
-// Le_Domain; with --always-force-new-domain-key also Le_Next_Domain_Key (kept for next-key mode).
+// Le_Domain; with --always-force-new-domain-key also Le_ForceNewDomainKey=1 and Le_Next_Domain_Key
+// (NEXT-KEY-FACTS.md): the key the next renewal will use, `<CERT_KEY_PATH>.next`.
 import { addFile, type CertEvent, type Env } from './event.js';
 import { requireVars } from './require.js';
 
@@ -16,6 +17,9 @@ export function readAcmeSh(env: Env): CertEvent {
   if (env.Le_Domain) event.name = env.Le_Domain.toLowerCase();
   addFile(event, 'chain', env.CA_CERT_PATH, 'CA_CERT_PATH');
   addFile(event, 'fullchain', env.CERT_FULLCHAIN_PATH, 'CERT_FULLCHAIN_PATH');
-  if (env.Le_Next_Domain_Key) event.nextKey = env.Le_Next_Domain_Key;
+  // acme.sh exports Le_Next_Domain_Key from every issue/renew, with the flag or not (then it names
+  // no file, or a stale one); only Le_ForceNewDomainKey=1 makes the renewal use it. A standalone
+  // `--install-cert --reloadcmd` sets the flag but not the path: acme.sh's file name is fixed.
+  if (env.Le_ForceNewDomainKey === '1') event.nextKey = env.Le_Next_Domain_Key || `${v.CERT_KEY_PATH}.next`;
   return event;
 }

@@ -21,7 +21,9 @@ export interface CertEvent {
   files: CertFiles;
   /** Where each file path came from, for messages ("LEGO_CERT_PATH"). */
   sources: Partial<Record<keyof CertFiles, string>>;
-  /** acme.sh Le_Next_Domain_Key: the key the next renewal will use (next-key mode, later). */
+  /** The client's key for its next renewal (acme.sh Le_Next_Domain_Key, dehydrated privkey.roll.pem
+   * beside KEYFILE): absolute path; the file may be absent (the feature is off), empty or half
+   * written (acme.sh rewrites it in place during a renewal) — then there is no next key right now. */
   nextKey?: string;
 }
 

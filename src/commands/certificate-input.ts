@@ -26,20 +26,19 @@ export async function readCertificateInput(ctx: CommandContext, opts: { requireK
   const { pem, cert, chain, key } = ctx.options;
   const event = detectCertEvent({ env: ctx.env, explicit: { pem, cert, chain, key }, args: ctx.options.args });
   ctx.log.debug(`certificate from ${event.client}: ${Object.values(event.files).join(', ')}`);
-  // lego --csr names a key file it never writes: the key is danehook's own next key (paired below).
-  const keyAbsent = event.files.key !== undefined && !existsSync(event.files.key);
-  let bundle = readCertificateBundle(keyAbsent ? { ...event, files: { ...event.files, key: undefined } } : event);
+  // lego --csr names a key file it never writes, or one left from an earlier run without --csr that
+  // belongs to another certificate (NEXT-KEY-FACTS.md): read the certificate without the client's
+  // key first, and pair it with danehook's own next key when the certificate carries that one.
+  const clientKey = event.files.key;
+  let bundle = readCertificateBundle(clientKey ? { ...event, files: { ...event.files, key: undefined } } : event);
   const entry = identifyEntry(loaded.config.certificates, { id: ctx.options.id, clientName: event.name, dnsNames: bundle.leaf.dnsNames });
   const spkiHash = computeSpkiHash(bundle.leaf.spki);
-  if (!bundle.key) {
-    // A certificate from `danehook next-key --csr` arrives without a key: pair it with ours.
-    const paired = findGeneratedKey(loaded.config.stateDir, entry.id, spkiHash);
-    if (paired) {
-      ctx.log.info(`"${entry.id}": the certificate carries the next key danehook generated (${paired}); using that key`);
-      bundle = readCertificateBundle({ ...event, files: { ...event.files, key: paired }, sources: { ...event.sources, key: 'danehook next key' } });
-    } else if (keyAbsent && opts.requireKey) {
-      readCertificateBundle(event); // throws: the key file the client named does not exist
-    }
+  const paired = bundle.key ? undefined : findGeneratedKey(loaded.config.stateDir, entry.id, spkiHash);
+  if (paired) {
+    ctx.log.info(`"${entry.id}": the certificate carries the next key danehook generated (${paired}); using that key${clientKey ? ` rather than ${clientKey}` : ''}`);
+    bundle = readCertificateBundle({ ...event, files: { ...event.files, key: paired }, sources: { ...event.sources, key: 'danehook next key' } });
+  } else if (clientKey && (existsSync(clientKey) || opts.requireKey)) {
+    bundle = readCertificateBundle(event); // the client's key, checked against the certificate (absent: throws)
   }
   checkBundle(bundle, { domains: entry.domains, now: ctx.now(), requireKey: opts.requireKey });
   // Records computable, trust anchor served and in the issuer set: refused (65) before anything is queued.

@@ -2,6 +2,7 @@
 // key (the client's, or one generated like the renewal's key), publish its records beside the live
 // ones, poll every authoritative server until it serves them, and delete the records of next keys
 // that were replaced before any renewal used them.
+import { existsSync } from 'node:fs';
 import { computeLiveRecords, computeOwners, computeRequiredRecords } from '../core/desired.js';
 import { canAnnounceNextKey, computeNextKeyRecords, isNextKeyConsumed } from '../core/next-key.js';
 import { checkPlanSafety, computeCleanup } from '../core/plan.js';
@@ -69,9 +70,12 @@ export function chooseNextKey(s: Session, id: string, hint: NextKeyHint): void {
     return;
   }
   let candidate: { key: KeyOnDisk; source: NextKey['source']; keyPath: string } | undefined;
-  if (hint.clientKey) {
+  // dehydrated's privkey.roll.pem exists only with PRIVATE_KEY_ROLLOVER=yes (the adapter names it
+  // regardless): an absent file is "this client keeps no next key", not a problem to warn about.
+  const clientKey = hint.clientKey && existsSync(hint.clientKey) ? hint.clientKey : undefined;
+  if (clientKey) {
     try {
-      candidate = { key: readKeyFile(hint.clientKey, `${hint.client} next key`), source: hint.client === 'dehydrated' ? 'dehydrated' : 'acme.sh', keyPath: hint.clientKey };
+      candidate = { key: readKeyFile(clientKey, `${hint.client} next key`), source: hint.client === 'dehydrated' ? 'dehydrated' : 'acme.sh', keyPath: clientKey };
     } catch (err) {
       s.ctx.log.warn(`"${id}": the client's next key cannot be used (${(err as Error).message}); no next key is announced from it this time`);
     }
@@ -82,7 +86,7 @@ export function chooseNextKey(s: Session, id: string, hint: NextKeyHint): void {
     const generate = entry.nextKey.mode === 'auto' && hint.templateSpki && TAKES_GENERATED_KEY.has(hint.client);
     if (!generate) {
       if (es.next && !s.dryRun) replaceNext(s, id, null, 'the renewal used it');
-      if (!hint.clientKey && HOW_TO_ENABLE[hint.client]) s.ctx.log.info(`"${id}": no next key to announce, so the next new key waits ${s.policy.delayFactor} × TTL; ${HOW_TO_ENABLE[hint.client]}`);
+      if (!clientKey && HOW_TO_ENABLE[hint.client]) s.ctx.log.info(`"${id}": no next key to announce, so the next new key waits ${s.policy.delayFactor} × TTL; ${HOW_TO_ENABLE[hint.client]}`);
       return;
     }
     if (s.dryRun) {

@@ -1,8 +1,10 @@
-// Runs the real ACME clients (lego 4.x, certbot, dehydrated) against a pebble from pebble.ts, with
-// a hook command of the test's choosing, each in its own temp dirs; the result says where files are.
+// Runs the real ACME clients (lego 4.x, certbot, dehydrated, acme.sh from test/vendor) against a
+// pebble from pebble.ts, with a hook command of the test's choosing, each in its own temp dirs; the
+// result says where files are. Next-key options: NEXT-KEY-FACTS.md says what each one does.
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { binaryPath } from './binaries.js';
 import type { PebbleHandle } from './pebble.js';
 import { freePort } from './ports.js';
@@ -42,13 +44,16 @@ export interface LegoOptions {
   renew?: boolean;
   keyType?: 'ec256' | 'ec384' | 'rsa2048' | 'rsa4096';
   reuseKey?: boolean;
+  /** `--csr FILE`: lego signs this CSR, writes no key, and takes the names from it (it refuses
+   * --domains beside --csr, so `domains` then only names the files). */
+  csr?: string;
   /** Reuse a previous run's --path (required for renew). */
   dir?: string;
   extraArgs?: string[];
 }
 
 export interface LegoRun extends ClientRun {
-  /** <dir>/certificates/<domain>.crt (leaf + issuer), .key, .issuer.crt */
+  /** <dir>/certificates/<domain>.crt (leaf + issuer), .key (not written with --csr), .issuer.crt */
   certPath: string;
   keyPath: string;
   issuerPath: string;
@@ -60,7 +65,8 @@ export async function runLego(t: HarnessContext, pebble: PebbleHandle, opts: Leg
   const main = opts.domains[0]!;
   const argv = [
     '--server', pebble.directoryUrl, '--path', dir, '--email', EMAIL, '--accept-tos',
-    '--key-type', opts.keyType ?? 'ec256', ...opts.domains.flatMap((d) => ['--domains', d]),
+    '--key-type', opts.keyType ?? 'ec256',
+    ...(opts.csr ? ['--csr', opts.csr] : opts.domains.flatMap((d) => ['--domains', d])),
     '--http', '--http.port', `127.0.0.1:${await freePort()}`,
     ...(opts.extraArgs ?? []),
   ];
@@ -84,6 +90,8 @@ export interface CertbotOptions {
   /** `certbot renew --force-renewal` on an existing dir instead of `certonly`. */
   renew?: boolean;
   reuseKey?: boolean;
+  /** `--new-key`: a new key this once, even with `reuse_key = True` in the lineage (kept after). */
+  newKey?: boolean;
   dir?: string;
   extraArgs?: string[];
 }
@@ -102,7 +110,7 @@ export async function runCertbot(t: HarnessContext, pebble: PebbleHandle, opts: 
   const common = [
     '--non-interactive', '--config-dir', configDir, '--work-dir', join(dir, 'work'), '--logs-dir', join(dir, 'logs'),
     '--server', pebble.directoryUrl, '--standalone', '--http-01-address', '127.0.0.1', '--http-01-port', String(await freePort()),
-    ...(opts.hook ? ['--deploy-hook', opts.hook] : []), ...(opts.reuseKey ? ['--reuse-key'] : []),
+    ...(opts.hook ? ['--deploy-hook', opts.hook] : []), ...(opts.reuseKey ? ['--reuse-key'] : []), ...(opts.newKey ? ['--new-key'] : []),
   ];
   const argv = opts.renew
     ? ['renew', '--force-renewal', '--no-random-sleep-on-renew', '--cert-name', certName, ...common]
@@ -119,6 +127,9 @@ export interface DehydratedOptions {
   /** Path of an executable hook script: called as `hook <handler> args...` for every handler. */
   hook?: string;
   keyAlgo?: 'prime256v1' | 'secp384r1' | 'rsa';
+  /** PRIVATE_KEY_ROLLOVER=yes (with PRIVATE_KEY_RENEW=yes): keeps certs/<domain>/privkey.roll.pem,
+   * the key of the next renewal. Written into the config on every run (a renewal rewrites it). */
+  keyRollover?: boolean;
   /** Re-run on an existing dir with --force (a renewal). */
   dir?: string;
   force?: boolean;
@@ -127,6 +138,8 @@ export interface DehydratedOptions {
 export interface DehydratedRun extends ClientRun {
   /** <dir>/certs/<domain> holding cert.pem, privkey.pem, chain.pem, fullchain.pem (symlinks) */
   certDir: string;
+  /** <certDir>/privkey.roll.pem (exists with keyRollover) */
+  rollKeyPath: string;
   configPath: string;
 }
 
@@ -144,6 +157,7 @@ export async function runDehydrated(t: HarnessContext, pebble: PebbleHandle, opt
     'CHALLENGETYPE="http-01"',
     `CONTACT_EMAIL="${EMAIL}"`,
     ...(opts.hook ? [`HOOK="${opts.hook}"`] : []),
+    ...(opts.keyRollover ? ['PRIVATE_KEY_RENEW=yes', 'PRIVATE_KEY_ROLLOVER=yes'] : []),
     '',
   ].join('\n'));
   const env = { ...process.env, CURL_CA_BUNDLE: pebble.caBundlePath };
@@ -152,5 +166,51 @@ export async function runDehydrated(t: HarnessContext, pebble: PebbleHandle, opt
   if (fresh) pre = await exec(dehydrated, ['--config', configPath, '--register', '--accept-terms'], env, dir);
   const argv = ['--config', configPath, '--cron', ...opts.domains.flatMap((d) => ['--domain', d]), ...(opts.force || !fresh ? ['--force'] : [])];
   const r = pre.code === 0 ? await exec(dehydrated, argv, env, dir) : pre;
-  return { ...r, dir, argv: ['dehydrated', ...argv], configPath, certDir: join(dir, 'certs', opts.domains[0]!) };
+  return { ...r, dir, argv: ['dehydrated', ...argv], configPath, certDir: join(dir, 'certs', opts.domains[0]!), rollKeyPath: join(dir, 'certs', opts.domains[0]!, 'privkey.roll.pem') };
+}
+
+/** acme.sh is not in Debian: the tests run the upstream script vendored in test/vendor/acme.sh/. */
+export const ACMESH = fileURLToPath(new URL('../vendor/acme.sh/acme.sh', import.meta.url));
+
+export interface AcmeShOptions {
+  domains: string[];
+  /** `--reloadcmd`: acme.sh runs it with `eval` in the domain dir (a shell command line). */
+  reloadcmd?: string;
+  /** `--always-force-new-domain-key`: keeps <key>.next, the key of the next renewal. */
+  forceNewDomainKey?: boolean;
+  keyLength?: 'ec-256' | 'ec-384' | '2048';
+  /** `--renew --force` on a previous run's home (the issue's options are kept in its domain conf). */
+  renew?: boolean;
+  dir?: string;
+}
+
+export interface AcmeShRun extends ClientRun {
+  /** <home>/<domain>_ecc (or <domain> for RSA) holding <domain>.cer, .key, .key.next, ca.cer, fullchain.cer */
+  domainDir: string;
+  certPath: string;
+  keyPath: string;
+  nextKeyPath: string;
+}
+
+/** acme.sh 3.1.4 from source: `--issue --webroot` (pebble does not fetch the token) or `--renew --force`. */
+export async function runAcmeSh(t: HarnessContext, pebble: PebbleHandle, opts: AcmeShOptions): Promise<AcmeShRun> {
+  const dir = clientDir(t, 'acmesh', opts.dir);
+  const main = opts.domains[0]!;
+  const keyLength = opts.keyLength ?? 'ec-256';
+  const ecc = keyLength.startsWith('ec-');
+  const argv = opts.renew
+    ? ['--home', dir, '--renew', '--force', '-d', main, ...(ecc ? ['--ecc'] : [])]
+    : [
+        '--home', dir, '--issue', '--server', pebble.directoryUrl, '--ca-bundle', pebble.caBundlePath,
+        '--email', EMAIL, '--webroot', join(dir, 'webroot'), '--keylength', keyLength,
+        ...opts.domains.flatMap((d) => ['-d', d]),
+        ...(opts.forceNewDomainKey ? ['--always-force-new-domain-key'] : []),
+        ...(opts.reloadcmd ? ['--reloadcmd', opts.reloadcmd] : []),
+      ];
+  mkdirSync(join(dir, 'webroot'), { recursive: true });
+  // HOME too: acme.sh looks there for a default install before honouring --home for some files.
+  const r = await exec(ACMESH, argv, { ...process.env, HOME: dir }, dir);
+  const domainDir = join(dir, ecc ? `${main}_ecc` : main);
+  const keyPath = join(domainDir, `${main}.key`);
+  return { ...r, dir, argv: ['acme.sh', ...argv], domainDir, certPath: join(domainDir, `${main}.cer`), keyPath, nextKeyPath: `${keyPath}.next` };
 }

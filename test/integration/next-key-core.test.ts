@@ -120,7 +120,7 @@ test("a client's next key replaced before use: its records are removed, the new 
   const k2 = makeLeaf(ca, ['mx.example.test']).keyPath;
   const nextPath = join(ws.dir, 'mx.example.test.key.next');
   // acme.sh's --reloadcmd environment (FACTS.md), pointing at our files.
-  const acmeEnv = (leaf: ReturnType<typeof makeLeaf>) => ({ CERT_PATH: leaf.certPath, CERT_KEY_PATH: leaf.keyPath, CERT_FULLCHAIN_PATH: leaf.fullchainPath, Le_Domain: 'mx.example.test', Le_Next_Domain_Key: nextPath });
+  const acmeEnv = (leaf: ReturnType<typeof makeLeaf>) => ({ CERT_PATH: leaf.certPath, CERT_KEY_PATH: leaf.keyPath, CERT_FULLCHAIN_PATH: leaf.fullchainPath, Le_Domain: 'mx.example.test', Le_ForceNewDomainKey: '1', Le_Next_Domain_Key: nextPath });
   copyFileSync(k1, nextPath);
   const a = makeLeaf(ca, ['mx.example.test']);
   const d1 = await runCli(['deploy', '-c', config], { env: acmeEnv(a) });

@@ -33,7 +33,7 @@ const ok: Case[] = [
   },
   {
     name: 'acme.sh reloadcmd with next key',
-    env: { CERT_PATH: '/a/mx.cer', CERT_KEY_PATH: '/a/mx.key', CA_CERT_PATH: '/a/ca.cer', CERT_FULLCHAIN_PATH: '/a/fullchain.cer', Le_Domain: 'mx.example.com', Le_Next_Domain_Key: '/a/mx.key.next' },
+    env: { CERT_PATH: '/a/mx.cer', CERT_KEY_PATH: '/a/mx.key', CA_CERT_PATH: '/a/ca.cer', CERT_FULLCHAIN_PATH: '/a/fullchain.cer', Le_Domain: 'mx.example.com', Le_ForceNewDomainKey: '1', Le_Next_Domain_Key: '/a/mx.key.next' },
     want: { client: 'acme.sh', name: 'mx.example.com', nextKey: '/a/mx.key.next', files: { certificate: '/a/mx.cer', key: '/a/mx.key', chain: '/a/ca.cer', fullchain: '/a/fullchain.cer' } },
   },
   {
