@@ -34,19 +34,28 @@ export function writeKeyTable(text: string, domain: string, key: SignerKey): str
   return replaceLines(text, (f) => (f[1] ?? '').split(':')[0] === domain, `${keyName(key.selector, domain)} ${domain}:${key.selector}:${key.keyFile}`);
 }
 
-/** OpenDKIM SigningTable: lines naming one of this domain's keys point at the new key name; else "<domain> <keyname>". */
-export function writeSigningTable(text: string, domain: string, selector: string): string {
+/** The KeyTable's names of this domain's keys (any naming: "s0-example.test" as well as "<sel>._domainkey.<domain>"). */
+export function listKeyNames(keyTable: string, domain: string): Set<string> {
+  return new Set(keyTable.split('\n').filter(isEntry).map(fields).filter((f) => (f[1] ?? '').split(':')[0] === domain).map((f) => f[0]!));
+}
+
+/**
+ * OpenDKIM SigningTable: lines naming one of this domain's keys (as the KeyTable read before the
+ * switch names them) point at the new key name; with none, "<domain> <keyname>" is added.
+ */
+export function writeSigningTable(text: string, domain: string, selector: string, previousKeyTable: string): string {
   const name = keyName(selector, domain);
-  if (!text.split('\n').some((l) => isEntry(l) && (fields(l)[1] ?? '').endsWith(`._domainkey.${domain}`))) return replaceLines(text, () => false, `${domain} ${name}`);
-  return text
-    .split('\n')
-    .map((l) => (isEntry(l) && (fields(l)[1] ?? '').endsWith(`._domainkey.${domain}`) ? `${fields(l)[0]} ${name}` : l))
-    .join('\n');
+  const ours = listKeyNames(previousKeyTable, domain);
+  ours.add(name);
+  const mine = (l: string) => isEntry(l) && ours.has(fields(l)[1] ?? '');
+  if (!text.split('\n').some(mine)) return replaceLines(text, () => false, `${domain} ${name}`);
+  return text.split('\n').map((l) => (mine(l) ? `${fields(l)[0]} ${name}` : l)).join('\n');
 }
 
 /** The key OpenDKIM signs this domain with now, from its two tables (undefined: none). */
 export function readOpendkimKey(keyTable: string, signingTable: string, domain: string): SignerKey | undefined {
-  const name = signingTable.split('\n').filter(isEntry).map(fields).find((f) => (f[1] ?? '').endsWith(`._domainkey.${domain}`))?.[1];
+  const ours = listKeyNames(keyTable, domain);
+  const name = signingTable.split('\n').filter(isEntry).map(fields).find((f) => ours.has(f[1] ?? ''))?.[1];
   if (!name) return undefined;
   const entry = keyTable.split('\n').filter(isEntry).map(fields).find((f) => f[0] === name)?.[1];
   const [d, selector, keyFile] = (entry ?? '').split(':');

@@ -43,8 +43,11 @@ export function readSignerKey(entry: DkimEntry): SignerKey | undefined {
 export function writeSignerKey(entry: DkimEntry, key: SignerKey): void {
   const g = entry.signer;
   if (g.preset === 'opendkim') {
-    writeKeepingMeta(g.keyTable, writeKeyTable(readText(g.keyTable), entry.domain, key));
-    writeKeepingMeta(g.signingTable, writeSigningTable(readText(g.signingTable), entry.domain, key.selector));
+    // The SigningTable first (it names the key by the KeyTable's old names), then the KeyTable.
+    const keyTable = readText(g.keyTable);
+    const signingTable = writeSigningTable(readText(g.signingTable), entry.domain, key.selector, keyTable);
+    writeKeepingMeta(g.keyTable, writeKeyTable(keyTable, entry.domain, key));
+    writeKeepingMeta(g.signingTable, signingTable);
   } else if (g.preset === 'rspamd') {
     writeKeepingMeta(g.selectorMap, writeDomainMap(readText(g.selectorMap), entry.domain, key.selector));
   }

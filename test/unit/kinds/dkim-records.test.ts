@@ -41,13 +41,17 @@ test('OpenDKIM tables: only this domain\'s lines change; comments and other doma
   const keyTable = '# keys\nold._domainkey.example.test example.test:old:/etc/opendkim/keys/old.private\nk1._domainkey.other.test other.test:k1:/etc/opendkim/keys/o.private\n';
   const signingTable = '*@example.test old._domainkey.example.test\nother.test k1._domainkey.other.test\n';
   const kt = writeKeyTable(keyTable, 'example.test', { selector: 'new', keyFile: '/k/new.private' });
-  const st = writeSigningTable(signingTable, 'example.test', 'new');
+  const st = writeSigningTable(signingTable, 'example.test', 'new', keyTable);
   assert.equal(kt, '# keys\nnew._domainkey.example.test example.test:new:/k/new.private\nk1._domainkey.other.test other.test:k1:/etc/opendkim/keys/o.private\n');
   assert.equal(st, '*@example.test new._domainkey.example.test\nother.test k1._domainkey.other.test\n');
   assert.deepEqual(readOpendkimKey(kt, st, 'example.test'), { selector: 'new', keyFile: '/k/new.private' });
   assert.deepEqual(readOpendkimKey(keyTable, signingTable, 'other.test'), { selector: 'k1', keyFile: '/etc/opendkim/keys/o.private' });
   assert.equal(readOpendkimKey('', '', 'example.test'), undefined);
-  assert.equal(writeSigningTable('', 'example.test', 'new'), 'example.test new._domainkey.example.test\n', 'a new domain gets a line');
+  assert.equal(writeSigningTable('', 'example.test', 'new', ''), 'example.test new._domainkey.example.test\n', 'a new domain gets a line');
+  // Key names of any form (the KeyTable says which are this domain's).
+  const kt2 = 's0-example.test example.test:s0:/k/s0.private\n';
+  assert.equal(writeSigningTable('*@example.test s0-example.test\n', 'example.test', 'new', kt2), '*@example.test new._domainkey.example.test\n');
+  assert.deepEqual(readOpendkimKey(kt2, '*@example.test s0-example.test\n', 'example.test'), { selector: 's0', keyFile: '/k/s0.private' });
 });
 
 test('rspamd maps: the domain\'s value replaced or added', () => {
