@@ -23,6 +23,6 @@ for (const file of files) {
     const raw = extname(file) === '.json' ? JSON.parse(text) : await defaultLoaders['.yaml'](path, text);
     const result = configSchema.safeParse(raw);
     assert.ok(result.success, result.success ? '' : formatZodIssues(result.error.issues));
-    assert.ok(result.data.certificates.length >= 1);
+    assert.ok(result.data.certificates.length + result.data.dkim.length >= 1);
   });
 }
