@@ -2,7 +2,7 @@
 // file: no lock needed, and from then on no busy lock, kill or crash loses it), then take the lock —
 // waiting as long as a post-deploy can legitimately hold it, within lego's 120 s — and accept every
 // queued renewal (rollover/inbox-drain.ts). Still locked out: exit 0, the renewal stays queued for
-// the lock holder or the next post-deploy. Accepting (rollover/accept.ts) = stage, publish beside
+// the lock holder or the next post-deploy. Accepting (kinds/tls/accept.ts) = stage, publish beside
 // the live one, record `published`, return at once (--wait: finish here; --detach: finish in a
 // detached background post-deploy whose output goes to a log file, not the client's pipes).
 import { openSync } from 'node:fs';
@@ -17,13 +17,13 @@ import { formatMaterial } from '../io/files.js';
 import { assertInstallSafe } from '../io/install-safety.js';
 import { INBOX_DIR, writeInboxItem } from '../io/inbox.js';
 import { StateStore } from '../io/state-store.js';
-import { acceptRenewal, type AcceptOutcome, type Renewal } from '../rollover/accept.js';
+import { acceptRenewal, type AcceptOutcome, type Renewal } from '../kinds/tls/accept.js';
 import { drainInbox } from '../rollover/inbox-drain.js';
 import { computeDeployLockWaitMs } from '../rollover/lock-wait.js';
 import { closeSession, openSession, type Session } from '../rollover/session.js';
 import { advanceRollovers } from '../rollover/advance.js';
-import { advanceNextKey } from '../rollover/next-key.js';
-import { describePath } from '../rollover/path-text.js';
+import { advanceNextKey } from '../kinds/tls/next-key.js';
+import { describePath } from '../kinds/tls/path-text.js';
 import { waitForRollovers } from '../rollover/wait.js';
 import { readCertificateInput, type CertificateInput } from './certificate-input.js';
 import type { CommandContext } from './context.js';

@@ -11,7 +11,7 @@ import { listInstalledCertificatePaths } from '../io/material.js';
 import { stagedPath } from '../io/files.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { createCsr, NEXT_DIR } from '../io/next-key-files.js';
-import { advanceNextKey, chooseNextKey } from '../rollover/next-key.js';
+import { advanceNextKey, chooseNextKey } from '../kinds/tls/next-key.js';
 import { closeSession, openSession, type Session } from '../rollover/session.js';
 import type { CommandContext } from './context.js';
 

@@ -15,7 +15,7 @@ import { observeServers } from '../rollover/propagation.js';
 import { closeSession, openSession } from '../rollover/session.js';
 import type { CommandContext } from './context.js';
 import type { NextKey } from '../core/state.js';
-import { describePath } from '../rollover/path-text.js';
+import { describePath } from '../kinds/tls/path-text.js';
 import { formatDkimStatusLines, readDkimStatus } from '../kinds/dkim/status.js';
 
 /** The next key as status shows it: since = every server serves it; agedAt = a renewal with it needs no wait. */

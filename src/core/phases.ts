@@ -2,7 +2,7 @@
 // path can use them without loading zod. The one place that says which phase belongs to which set.
 
 // `activating` is saved before the first install target is touched: a run that finds it knows a
-// previous run died mid-install and restores the backup before anything else (rollover/activate.ts).
+// previous run died mid-install and restores the backup before anything else (kinds/tls/activate.ts).
 export const PHASES = ['staged', 'published', 'propagated', 'activating', 'activated', 'cleaned', 'rolled-back', 'superseded'] as const;
 export type Phase = (typeof PHASES)[number];
 /** Phases in which a rollover still has work to do. */

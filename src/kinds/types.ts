@@ -3,7 +3,7 @@
 // activate and recover, and what must hold before stale records go. Everything else is shared.
 import type { DnsRecord, RecordType } from '../core/rdata.js';
 import type { Rollover } from '../core/state.js';
-import type { StepResult } from '../rollover/activate.js';
+import type { StepResult } from '../rollover/step.js';
 import type { Session } from '../rollover/session.js';
 
 export interface CredentialKind {

@@ -4,7 +4,7 @@
 import { TemporaryError } from '../errors.js';
 import type { Rollover } from '../core/state.js';
 import { observeServers } from './propagation.js';
-import type { StepResult } from './activate.js';
+import type { StepResult } from './step.js';
 import type { Session } from './session.js';
 
 /** undefined when every server serves the records; else the step result that publishes them again. */

@@ -4,11 +4,11 @@ import { DanehookError, PropagationTimeoutError, toDanehookError } from '../erro
 import { computeNextStep, pruneFinished } from '../core/rollover.js';
 import { ACTIVE_PHASES, type Rollover } from '../core/state.js';
 import { createLimiter } from '../io/dns-limiter.js';
-import type { StepResult } from './activate.js';
+import type { StepResult } from './step.js';
 import { kindOf } from '../kinds/registry.js';
 import { cleanupRollover } from './cleanup.js';
 import { publishRollover } from './publish.js';
-import { advanceNextKey } from './next-key.js';
+import { advanceNextKey } from '../kinds/tls/next-key.js';
 import { pollPropagation } from './propagation.js';
 import type { Session } from './session.js';
 
@@ -122,7 +122,7 @@ export async function advanceRollovers(s: Session, ids: string[]): Promise<Advan
   for (const id of ids) {
     const active = s.entryState(id).rollovers.filter((r) => ACTIVE_PHASES.includes(r.phase));
     for (const r of active) await advanceOne(s, id, r.id, polled.has(`${id}/${r.id}`), result);
-    // The announced next key (TLS): retire replaced records, publish, poll (rollover/next-key.ts).
+    // The announced next key (TLS): retire replaced records, publish, poll (kinds/tls/next-key.ts).
     const next = s.kindOf(id) === 'tls' ? await advanceNextKey(s, id) : { polling: false };
     if ('error' in next && next.error) {
       s.ctx.log.error(next.error.message);

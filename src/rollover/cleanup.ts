@@ -14,7 +14,7 @@ import { confirmApplied } from './records.js';
 import { removeOrphanStagedDirs } from '../io/files.js';
 import { kindOf } from '../kinds/registry.js';
 import type { Session } from './session.js';
-import type { StepResult } from './activate.js';
+import type { StepResult } from './step.js';
 
 /** Owner names every configured entry manages now: these are never emptied. */
 function listManagedNames(s: Session): Set<string> {

@@ -6,7 +6,7 @@ import { parsePemBlocks } from '../core/pem.js';
 import { CertificateError, ExitCode, toDanehookError, type DanehookError } from '../errors.js';
 import { listInboxItems, readInboxItem, rejectInboxItem, removeInboxItem, removeStaleInboxTemps } from '../io/inbox.js';
 import type { InboxItem } from '../core/inbox-item.js';
-import { acceptRenewal, isKnownRenewal, type AcceptOutcome, type Renewal } from './accept.js';
+import { acceptRenewal, isKnownRenewal, type AcceptOutcome, type Renewal } from '../kinds/tls/accept.js';
 import type { Session } from './session.js';
 
 export interface DrainResult {

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { probeEndpoint, type ProbeTarget } from '../../src/io/probe.js';
-import { probeEndpoints, type EndpointTarget } from '../../src/rollover/probe.js';
+import { probeEndpoints, type EndpointTarget } from '../../src/kinds/tls/probe.js';
 import { parseTlsaRdata } from '../../src/core/tlsa.js';
 import type { KeyType } from '../../src/core/key-type.js';
 import { UnavailableError } from '../../src/errors.js';

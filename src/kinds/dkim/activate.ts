@@ -10,7 +10,7 @@ import { resolveOwner } from '../../io/accounts.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { stagedPath } from '../../io/files.js';
 import { runServiceCommand } from '../../io/service.js';
-import { backupDir, type StepResult } from '../../rollover/activate.js';
+import { backupDir, type StepResult } from '../../rollover/step.js';
 import { recheckServed, saveRolloverNow } from '../../rollover/activation-guard.js';
 import type { Session } from '../../rollover/session.js';
 import type { DkimEntry } from '../../config/dkim-schema.js';

@@ -62,11 +62,11 @@ test('a realistic state parses to itself', () => {
 });
 
 test('emptyState / emptyEntryState are valid and fresh objects', () => {
-  assert.deepEqual(emptyState(), { version: 2, certificates: {} });
+  assert.deepEqual(emptyState(), { version: 2, certificates: {}, dkim: {} });
   assert.equal(STATE_VERSION, 2);
   const s = emptyState();
   s.certificates.mx = emptyEntryState();
-  assert.deepEqual(stateSchema.parse(s), { version: 2, certificates: { mx: { live: null, liveKnown: false, rollovers: [], owned: [], next: null, retiredNext: [] } } });
+  assert.deepEqual(stateSchema.parse(s), { version: 2, certificates: { mx: { live: null, liveKnown: false, rollovers: [], owned: [], next: null, retiredNext: [] } }, dkim: {} });
   assert.notEqual(emptyState(), emptyState());
   assert.notEqual(emptyEntryState().rollovers, emptyEntryState().rollovers);
 });

@@ -3,20 +3,20 @@
 // ones, poll every authoritative server until it serves them, and delete the records of next keys
 // that were replaced before any renewal used them.
 import { existsSync } from 'node:fs';
-import { computeLiveRecords, computeOwners, computeRequiredRecords } from '../core/desired.js';
-import { canAnnounceNextKey, computeNextKeyRecords, isNextKeyConsumed } from '../core/next-key.js';
-import { checkPlanSafety, computeCleanup } from '../core/plan.js';
-import { applyObservations } from '../core/rollover.js';
-import type { NextKey } from '../core/state.js';
-import { containsAll, fromStateRecords, toStateRecord, unionRecords } from '../core/state-records.js';
-import { computeKeyTypeField } from '../core/key-type.js';
-import { formatChangeJson } from '../core/format-plan.js';
-import { toDanehookError, UnsafePlanError, type DanehookError } from '../errors.js';
-import { generateKeyLike, readKeyFile, removeGeneratedKeysExcept, writeGeneratedKey, type KeyOnDisk } from '../io/next-key-files.js';
-import { observeServers } from './propagation.js';
-import { publishBesideLive } from './publish.js';
-import { confirmApplied } from './records.js';
-import type { Session } from './session.js';
+import { computeLiveRecords, computeOwners, computeRequiredRecords } from '../../core/desired.js';
+import { canAnnounceNextKey, computeNextKeyRecords, isNextKeyConsumed } from '../../core/next-key.js';
+import { checkPlanSafety, computeCleanup } from '../../core/plan.js';
+import { applyObservations } from '../../core/rollover.js';
+import type { NextKey } from '../../core/state.js';
+import { containsAll, fromStateRecords, toStateRecord, unionRecords } from '../../core/state-records.js';
+import { computeKeyTypeField } from '../../core/key-type.js';
+import { formatChangeJson } from '../../core/format-plan.js';
+import { toDanehookError, UnsafePlanError, type DanehookError } from '../../errors.js';
+import { generateKeyLike, readKeyFile, removeGeneratedKeysExcept, writeGeneratedKey, type KeyOnDisk } from '../../io/next-key-files.js';
+import { observeServers } from '../../rollover/propagation.js';
+import { publishBesideLive } from '../../rollover/publish.js';
+import { confirmApplied } from '../../rollover/records.js';
+import type { Session } from '../../rollover/session.js';
 
 /** What a renewal tells about the next key: the client's file, and the key to imitate. */
 export interface NextKeyHint {

@@ -2,8 +2,8 @@
 // out; and when entries share an endpoint (same TLSA owner: RSA and ECDSA certificates for one name).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeKeyTypes, readLiveKeyType } from '../../../src/rollover/key-types.js';
-import { computeSharesEndpoint } from '../../../src/rollover/probe.js';
+import { computeKeyTypes, readLiveKeyType } from '../../../src/kinds/tls/key-types.js';
+import { computeSharesEndpoint } from '../../../src/kinds/tls/probe.js';
 import { configSchema, type CertificateEntry } from '../../../src/config/schema.js';
 import type { EntryState } from '../../../src/core/state.js';
 

@@ -1,13 +1,13 @@
 // TLS certificates as a credential kind: TLSA records at _port._proto.domain (RFC 6698 §3),
-// files installed + service reloaded + every endpoint probed (rollover/activate.ts), and cleanup
+// files installed + service reloaded + every endpoint probed (activate.ts here), and cleanup
 // only once every endpoint presents a certificate the remaining records match (fleet safety).
-import { computeOwners } from '../core/desired.js';
-import { isPending } from '../core/phases.js';
-import { activateRollover, recoverActivation } from '../rollover/activate.js';
-import { computeKeyTypes, readLiveKeyType, readRolloverKeyType } from '../rollover/key-types.js';
-import { requireLiveKnown } from '../rollover/live.js';
-import { computeProbeTargets, probeEndpoints } from '../rollover/probe.js';
-import type { CredentialKind } from './types.js';
+import { computeOwners } from '../../core/desired.js';
+import { isPending } from '../../core/phases.js';
+import { activateRollover, recoverActivation } from './activate.js';
+import { computeKeyTypes, readLiveKeyType, readRolloverKeyType } from './key-types.js';
+import { requireLiveKnown } from './live.js';
+import { computeProbeTargets, probeEndpoints } from './probe.js';
+import type { CredentialKind } from '../types.js';
 
 export const tlsKind: CredentialKind = {
   name: 'tls',

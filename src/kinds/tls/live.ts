@@ -2,19 +2,19 @@
 // (DESIGN.md invariant): stated by the operator, presented at the endpoints, or an installed file
 // the existing RRset already covers. Anything less is exit 78 with what to configure, no DNS write.
 import { readFileSync } from 'node:fs';
-import type { CertificateEntry } from '../config/schema.js';
-import { assembleBundle, computeCertFingerprint, computeSpkiHash, type CertificateBundle } from '../core/certificate.js';
-import { computeDesiredRecords, computeOwners } from '../core/desired.js';
-import { parsePemBlocks } from '../core/pem.js';
-import type { Live } from '../core/state.js';
-import { containsAll, fromStateRecords, toStateRecord } from '../core/state-records.js';
-import { ConfigError } from '../errors.js';
-import { formatHostPort } from '../io/host-port.js';
-import type { ProbeOutcome } from '../io/probe.js';
-import { listInstalledCertificatePaths } from '../io/material.js';
+import type { CertificateEntry } from '../../config/schema.js';
+import { assembleBundle, computeCertFingerprint, computeSpkiHash, type CertificateBundle } from '../../core/certificate.js';
+import { computeDesiredRecords, computeOwners } from '../../core/desired.js';
+import { parsePemBlocks } from '../../core/pem.js';
+import type { Live } from '../../core/state.js';
+import { containsAll, fromStateRecords, toStateRecord } from '../../core/state-records.js';
+import { ConfigError } from '../../errors.js';
+import { formatHostPort } from '../../io/host-port.js';
+import type { ProbeOutcome } from '../../io/probe.js';
+import { listInstalledCertificatePaths } from '../../io/material.js';
 import { computeProbeTargets, computeSharesEndpoint } from './probe.js';
-import { computeKeyType, computeKeyTypeField, type KeyType } from '../core/key-type.js';
-import type { Session } from './session.js';
+import { computeKeyType, computeKeyTypeField, type KeyType } from '../../core/key-type.js';
+import type { Session } from '../../rollover/session.js';
 
 type Chain = Pick<CertificateBundle, 'leaf' | 'chain'>;
 
@@ -88,7 +88,7 @@ export async function discoverLive(s: Session, entry: CertificateEntry, ttl: num
   const shared = computeSharesEndpoint(s.loaded.config.certificates, entry);
   const restrict = shared ? ((installed && computeKeyType(installed.chain.leaf.spki)) ?? keyType) : undefined;
   const targets = (await computeProbeTargets(s, entry)).map((t) => (restrict ? { ...t, keyType: restrict } : t));
-  const outcomes = targets.length > 0 ? await (await import('../io/probe.js')).probeAll(targets) : [];
+  const outcomes = targets.length > 0 ? await (await import('../../io/probe.js')).probeAll(targets) : [];
   const presented = presentedChains(outcomes);
   if (presented.chains.length > 0) {
     const live = computeLive(entry, presented.chains, ttl, 'probe');

@@ -4,25 +4,21 @@
 // group and mode), reload again, keep every record, and mark the rollover rolled-back. A rollover
 // found `activating` (a run died mid-install) is restored from its backup, then activated afresh.
 import { join } from 'node:path';
-import { toDanehookError, TemporaryError, UnavailableError, type DanehookError } from '../errors.js';
-import type { Rollover } from '../core/state.js';
-import type { CertificateEntry } from '../config/schema.js';
-import { installMaterial, readStagedMaterial, removeBackups, restoreMaterial, stagedPath, type InstallOptions, type InstallTargets } from '../io/files.js';
-import { assertInstallSafe } from '../io/install-safety.js';
-import { runServiceCommand } from '../io/service.js';
-import { resolveOwner } from '../io/accounts.js';
-import { recheckServed, saveRolloverNow } from './activation-guard.js';
+import { toDanehookError, TemporaryError, UnavailableError, type DanehookError } from '../../errors.js';
+import type { Rollover } from '../../core/state.js';
+import type { CertificateEntry } from '../../config/schema.js';
+import { installMaterial, readStagedMaterial, removeBackups, restoreMaterial, stagedPath, type InstallOptions, type InstallTargets } from '../../io/files.js';
+import { assertInstallSafe } from '../../io/install-safety.js';
+import { runServiceCommand } from '../../io/service.js';
+import { resolveOwner } from '../../io/accounts.js';
+import { recheckServed, saveRolloverNow } from '../../rollover/activation-guard.js';
 import { requireLiveKnown } from './live.js';
 import { computeProbeTargets, probeEndpoints, splitActivationTargets } from './probe.js';
-import { fromStateRecords } from '../core/state-records.js';
-import { formatKeyType } from '../core/key-type.js';
+import { fromStateRecords } from '../../core/state-records.js';
+import { formatKeyType } from '../../core/key-type.js';
 import { computeKeyTypes, readLiveKeyType, readRolloverKeyType } from './key-types.js';
-import type { Session } from './session.js';
-
-export interface StepResult {
-  rollover: Rollover;
-  error?: DanehookError;
-}
+import type { Session } from '../../rollover/session.js';
+import { backupDir, type StepResult } from '../../rollover/step.js';
 
 /** After a rollback, say whether the endpoints present the live certificate again. */
 async function confirmRestored(s: Session, id: string, entry: ReturnType<Session['entry']>): Promise<void> {
@@ -32,10 +28,6 @@ async function confirmRestored(s: Session, id: string, entry: ReturnType<Session
   const keyTypes = computeKeyTypes(readLiveKeyType(entry, es));
   const verdicts = await probeEndpoints(await computeProbeTargets(s, entry).catch(() => []), live, { graceMs: entry.probe.grace, allParams: false, keyTypes });
   for (const v of verdicts) (v.ok ? s.ctx.log.info : s.ctx.log.error)(`after rollback: ${v.target} ${v.ok ? 'presents the previous certificate again' : v.detail}`);
-}
-
-export function backupDir(s: Session, id: string, r: Rollover): string {
-  return join(s.loaded.config.stateDir, 'backup', id, r.id);
 }
 
 function computeTargets(entry: CertificateEntry): InstallTargets {

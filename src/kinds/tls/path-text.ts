@@ -1,7 +1,7 @@
 // How a renewal went live, in words for the log and `status`: "next key, aged 31d: activated at
 // once", "same key: activated at once", "new key: activation at …".
-import { formatDuration } from '../config/duration.js';
-import type { Rollover } from '../core/state.js';
+import { formatDuration } from '../../config/duration.js';
+import type { Rollover } from '../../core/state.js';
 
 export function describePath(r: Rollover, now: Date): string {
   const done = r.activatedAt ? 'activated at once' : 'activates as soon as every server answers';

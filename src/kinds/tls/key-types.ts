@@ -3,13 +3,13 @@
 // show the one this entry manages (RFC 8446 §4.2.3 signature_algorithms steers the server's choice).
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { CertificateEntry } from '../config/schema.js';
-import { computeKeyType, type KeyType } from '../core/key-type.js';
-import { computeSpkiHash } from '../core/certificate.js';
-import type { EntryState, Rollover } from '../core/state.js';
-import { readStagedMaterial } from '../io/files.js';
-import { listInstalledCertificatePaths } from '../io/material.js';
-import type { Session } from './session.js';
+import type { CertificateEntry } from '../../config/schema.js';
+import { computeKeyType, type KeyType } from '../../core/key-type.js';
+import { computeSpkiHash } from '../../core/certificate.js';
+import type { EntryState, Rollover } from '../../core/state.js';
+import { readStagedMaterial } from '../../io/files.js';
+import { listInstalledCertificatePaths } from '../../io/material.js';
+import type { Session } from '../../rollover/session.js';
 
 /** The first certificate of a PEM text: its SPKI hash and key type; undefined when unreadable. */
 function readLeafKey(pem: string): { spki: string; keyType: KeyType | undefined } | undefined {

@@ -2,20 +2,20 @@
 // client just now or from the inbox: already live or pending is a no-op (staged: published now),
 // rolled back waits for --retry, older than the live one is refused, anything else supersedes what
 // is pending, is staged (0600) and published beside the live one.
-import type { CertificateEntry } from '../config/schema.js';
-import type { CertificateBundle } from '../core/certificate.js';
-import { computeCertificateRecords } from '../core/desired.js';
-import { computeKeyType, computeKeyTypeField } from '../core/key-type.js';
-import { isPending, type Phase } from '../core/phases.js';
-import { supersedePending } from '../core/rollover.js';
-import type { Rollover } from '../core/state.js';
-import { toStateRecord } from '../core/state-records.js';
-import { CertificateError } from '../errors.js';
-import { formatMaterial, removeOrphanStagedDirs, writeStagedFiles } from '../io/files.js';
+import type { CertificateEntry } from '../../config/schema.js';
+import type { CertificateBundle } from '../../core/certificate.js';
+import { computeCertificateRecords } from '../../core/desired.js';
+import { computeKeyType, computeKeyTypeField } from '../../core/key-type.js';
+import { isPending, type Phase } from '../../core/phases.js';
+import { supersedePending } from '../../core/rollover.js';
+import type { Rollover } from '../../core/state.js';
+import { toStateRecord } from '../../core/state-records.js';
+import { CertificateError } from '../../errors.js';
+import { formatMaterial, removeOrphanStagedDirs, writeStagedFiles } from '../../io/files.js';
 import { requireLiveKnown } from './live.js';
-import { publishRollover } from './publish.js';
+import { publishRollover } from '../../rollover/publish.js';
 import { chooseNextKey } from './next-key.js';
-import type { Session } from './session.js';
+import type { Session } from '../../rollover/session.js';
 
 export interface Renewal {
   entry: CertificateEntry;

@@ -2,15 +2,15 @@
 // the presented chain against TLSA records (RFC 7671/7672 matching in core/tlsa-match.ts).
 import { lookup } from 'node:dns/promises';
 import { networkInterfaces } from 'node:os';
-import type { CertificateEntry } from '../config/schema.js';
-import { formatTlsaOwner, type TlsaRecord } from '../core/tlsa.js';
-import { onlyTlsa, type DnsRecord } from '../core/rdata.js';
-import { computeTlsaMatch } from '../core/tlsa-match.js';
-import { computeOwners } from '../core/desired.js';
-import { formatKeyType, type KeyType } from '../core/key-type.js';
-import { parseHostPort, formatHostPort } from '../io/host-port.js';
-import type { ProbeTarget } from '../io/probe.js';
-import type { Session } from './session.js';
+import type { CertificateEntry } from '../../config/schema.js';
+import { formatTlsaOwner, type TlsaRecord } from '../../core/tlsa.js';
+import { onlyTlsa, type DnsRecord } from '../../core/rdata.js';
+import { computeTlsaMatch } from '../../core/tlsa-match.js';
+import { computeOwners } from '../../core/desired.js';
+import { formatKeyType, type KeyType } from '../../core/key-type.js';
+import { parseHostPort, formatHostPort } from '../../io/host-port.js';
+import type { ProbeTarget } from '../../io/probe.js';
+import type { Session } from '../../rollover/session.js';
 
 export interface EndpointTarget extends ProbeTarget {
   /** The TLSA owner whose records this endpoint must match. */
@@ -28,7 +28,7 @@ function readLocalAddresses(): Set<string> {
 export async function computeProbeTargets(s: Session, entry: CertificateEntry): Promise<EndpointTarget[]> {
   const probe = entry.probe;
   if (probe.protocol === 'none') return [];
-  const { defaultProbeProtocol } = await import('../io/probe.js');
+  const { defaultProbeProtocol } = await import('../../io/probe.js');
   const targets: EndpointTarget[] = [];
   const localAddresses = readLocalAddresses();
   for (const domain of entry.domains) {
@@ -92,7 +92,7 @@ export interface ProbeEndpointsOptions {
   keyTypes?: readonly KeyType[];
 }
 
-type ProbeModule = typeof import('../io/probe.js');
+type ProbeModule = typeof import('../../io/probe.js');
 
 /** One target, one key type (or none): probe until the chain matches, within the grace. */
 async function judgeTarget(io: ProbeModule, t: EndpointTarget, rdatas: TlsaRecord['rdata'][], keyType: KeyType | undefined, opts: ProbeEndpointsOptions): Promise<Omit<ProbeVerdict, 'target'>> {
@@ -126,7 +126,7 @@ async function judgeTarget(io: ProbeModule, t: EndpointTarget, rdatas: TlsaRecor
 /** Endpoints are judged against the TLSA records among `records` (other types do not describe TLS). */
 export async function probeEndpoints(targets: EndpointTarget[], all: DnsRecord[], opts: ProbeEndpointsOptions): Promise<ProbeVerdict[]> {
   const records = onlyTlsa(all);
-  const io = await import('../io/probe.js');
+  const io = await import('../../io/probe.js');
   const keyTypes: (KeyType | undefined)[] = opts.keyTypes && opts.keyTypes.length > 0 ? [...opts.keyTypes] : [undefined];
   return Promise.all(
     targets.map(async (t) => {
