@@ -1,9 +1,14 @@
 // Whether an entry needs a run now: a rollover step is due, the next key waits to be published or
 // to reach every server, or replaced next-key records wait to be removed. Pure; shared by the
 // no-op fast path (which must not load zod) and post-deploy.
+// Imports stay type-only or zod-free: the no-op fast path loads this file.
 import { isDue, type RolloverPolicy } from './rollover.js';
-import { isNextKeyDue } from './next-key.js';
-import type { EntryState } from './state.js';
+import type { EntryState, NextKey } from './state.js';
+
+/** A next key needs a run: not yet published, or published and waiting for every server. */
+export function isNextKeyDue(next: Pick<NextKey, 'phase'> | null): boolean {
+  return next !== null && next.phase !== 'propagated';
+}
 
 /** Fields may be absent in a state file the fast path reads without validation (version 1). */
 export function isEntryDue(es: Partial<Pick<EntryState, 'rollovers' | 'next' | 'retiredNext'>> | undefined, policy: RolloverPolicy, now: Date): boolean {

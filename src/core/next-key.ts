@@ -26,11 +26,6 @@ export function canAnnounceNextKey(entry: EntryShape): boolean {
   });
 }
 
-/** Needs a run: not yet published, or published and waiting for every server. */
-export function isNextKeyDue(next: Pick<NextKey, 'phase'> | null): boolean {
-  return next !== null && next.phase !== 'propagated';
-}
-
 /** Served by every authoritative server for delayFactor × TTL + margin: a renewal with it goes live at once. */
 export function isNextKeyAged(next: NextKey, now: Date): boolean {
   return next.phase === 'propagated' && next.activateAfter !== null && now.getTime() >= Date.parse(next.activateAfter);
