@@ -103,3 +103,22 @@ test('a queued renewal makes the run due; a damaged one is set aside and the fas
   assert.deepEqual(status.inbox.rejected, [`inbox.rejected/${item}`]);
   assert.match((await runCli(['post-deploy', '-v', '-c', config])).stderr, /fast path/, 'fast again');
 });
+
+test('the fast path loads no dependency (no zod, cosmiconfig, x509): strace shows which files the run opens', async (t) => {
+  const { CLI } = await import('../harness/cli.js');
+  const { spawnSync } = await import('node:child_process');
+  if (spawnSync('strace', ['-V']).status !== 0) {
+    if (process.env.CI === 'true') assert.fail('strace is missing');
+    t.skip('strace not installed');
+    return;
+  }
+  const config = ws.writeConfig(baseConfig(ws));
+  assert.equal((await runCli(['post-deploy', '-c', config])).code, 0);
+  const trace = join(ws.dir, 'fast.strace');
+  const r = spawnSync('strace', ['-f', '-e', 'trace=openat', '-o', trace, process.execPath, CLI, 'post-deploy', '-v', '-c', config], { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /fast path/);
+  const opened = readFileSync(trace, 'utf8');
+  assert.match(opened, /dist\/commands\/noop-check\.js/, 'the trace sees our own modules');
+  for (const dep of ['zod', 'cosmiconfig', '@peculiar', 'dns-packet']) assert.doesNotMatch(opened, new RegExp(`node_modules/${dep}`), `${dep} loaded on the fast path`);
+});
