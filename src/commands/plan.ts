@@ -7,6 +7,7 @@ import { formatChangeJson, formatNsupdate, formatRecordJson, formatZoneLine } fr
 import type { Change } from '../providers/types.js';
 import { readCertificateInput } from './certificate-input.js';
 import type { CommandContext } from './context.js';
+import { loadConfig } from '../config/load.js';
 import { computeAdditions } from '../core/plan.js';
 import { unionRecords } from '../core/state-records.js';
 import { parseHostPort } from '../io/host-port.js';
@@ -25,6 +26,11 @@ function readNextKey(stateDir: string, id: string): NextKey | null {
 }
 
 export async function planCommand(ctx: CommandContext): Promise<number> {
+  if (ctx.options.id) {
+    // A dkim[] id: the next rotation's plan (no certificate input).
+    const loaded = await loadConfig({ file: ctx.options.config, env: ctx.env, offline: true });
+    if (loaded.config.dkim.some((d) => d.id === ctx.options.id)) return (await import('../kinds/dkim/plan.js')).planDkim(ctx, loaded, ctx.options.id);
+  }
   const input = await readCertificateInput(ctx, { requireKey: false });
   const { loaded, entry, bundle } = input;
   const dns = loaded.config.dns;

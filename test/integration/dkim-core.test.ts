@@ -56,13 +56,24 @@ async function timerUntil(config: string, done: () => Promise<boolean>, maxRuns 
 
 test('DKIM: the timer publishes a selector, switches the signer after 2 × TTL + margin, retires the old one after retain', { timeout: 120_000 }, async (t) => {
   if (!requireBinaries(t, ['named', 'dig', 'openssl'])) return;
-  const { config, txt, status, calledSigner, keyDir } = await rig(t);
+  const { config, txt, status, calledSigner, keyDir, ws } = await rig(t);
+  // plan and --dry-run first: they say what would happen and write nothing (no DNS, no state).
+  const plan = await runCli(['plan', '--json', '--id', 'mail', '-c', config]);
+  assert.equal(plan.code, 0, plan.stderr);
+  const planned = JSON.parse(plan.stdout);
+  assert.equal(planned.due, true);
+  const dry = await runCli(['post-deploy', '--dry-run', '-c', config]);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stderr, /dry run: would publish 1 record/);
+  assert.deepEqual(await txt(planned.next.owner), [], 'the dry run published nothing');
+  assert.equal(existsSync(join(ws.stateDir, 'state.json')), false, 'the dry run wrote no state');
   // The first timer run starts the first rotation (no key managed yet) and publishes it.
   const p1 = await runCli(['post-deploy', '-c', config]);
   assert.equal(p1.code, 0, p1.stderr);
   let st = await status();
   const sel1 = st.rollovers[0].selector as string;
   assert.match(sel1, /^mail-\d{8}$/);
+  assert.equal(sel1, planned.next.selector, 'the selector plan announced');
   assert.equal(calledSigner().length, 0, 'the signer is not switched before the wait');
   await timerUntil(config, async () => (await status()).rollovers[0].phase === 'cleaned' || (await status()).rollovers[0].phase === 'activated');
   st = await status();
