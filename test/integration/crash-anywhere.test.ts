@@ -11,6 +11,7 @@
 // DANEHOOK_CRASH_PARALLEL (instances running at once, default 2).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { STATE_VERSION } from '../../src/core/state.js';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -132,7 +133,7 @@ async function runInstance(t: Parameters<typeof startBind>[0], rand: () => numbe
       if (existsSync(statePath)) {
         try {
           const s = JSON.parse(readFileSync(statePath, 'utf8'));
-          if (s.version !== 1) totals.stateProblems.push(`state.json version ${s.version}`);
+          if (s.version !== STATE_VERSION) totals.stateProblems.push(`state.json version ${s.version}`);
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT') totals.stateProblems.push(`state.json unreadable: ${(err as Error).message}`);
         }
