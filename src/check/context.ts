@@ -8,6 +8,8 @@ export interface CheckContext {
   s: Session;
   /** --warn-days in ms: an RRSIG or a certificate expiring sooner is a WARNING. */
   warnMs: number;
+  /** A live certificate expiring sooner, with no renewal pending, is a WARNING. */
+  certificateWarnMs: number;
   now: Date;
   findings: Finding[];
   m: Measurements;

@@ -72,7 +72,7 @@ function checkLifecycle(ctx: CheckContext, id: string): void {
     const left = Date.parse(es.live.notAfter) - now.getTime();
     ctx.m.certificateExpiry.push({ id, seconds: Math.round(left / 1000) });
     if (left <= 0) findings.push({ severity: 'CRITICAL', id, check: 'certificate', subject: id, message: `the live certificate expired ${es.live.notAfter}` });
-    else if (left < ctx.warnMs && pending.length === 0) findings.push({ severity: 'WARNING', id, check: 'certificate', subject: id, message: `the live certificate expires ${es.live.notAfter} (in ${describeDays(left)}) and no renewal is pending` });
+    else if (left < ctx.certificateWarnMs && pending.length === 0) findings.push({ severity: 'WARNING', id, check: 'certificate', subject: id, message: `the live certificate expires ${es.live.notAfter} (in ${describeDays(left)}) and no renewal is pending` });
     else findings.push({ severity: 'OK', id, check: 'certificate', subject: id, message: `the live certificate is valid until ${es.live.notAfter}` });
   }
   for (const r of pending) {

@@ -12,7 +12,13 @@ import { checkTlsEntry } from '../check/tls.js';
 import type { CheckContext } from '../check/context.js';
 import type { CommandContext } from './context.js';
 
-export const DEFAULT_WARN_DAYS = 14;
+/**
+ * BIND (dnssec-policy), Knot and PowerDNS re-sign well before 5 days of validity remain, so an
+ * RRSIG with less than 3 days left means re-signing stopped. A certificate is warned about from
+ * 14 days (or --warn-days, if larger) before expiry: ACME clients renew at about 30 days.
+ */
+export const DEFAULT_WARN_DAYS = 3;
+export const CERTIFICATE_WARN_DAYS = 14;
 
 export async function checkCommand(ctx: CommandContext): Promise<number> {
   const started = Date.now();
@@ -23,7 +29,8 @@ export async function checkCommand(ctx: CommandContext): Promise<number> {
   // Read-only: no lock, dry-run semantics (nothing is ever written but the textfile).
   const s = await openSession({ ...ctx, options: { ...ctx.options, dryRun: true } }, loaded, { lock: false });
   const m: Measurements = { tlsaMatch: [], rrsigExpiry: [], certificateExpiry: [], durationSeconds: 0 };
-  const cc: CheckContext = { s, warnMs: (ctx.options.warnDays ?? DEFAULT_WARN_DAYS) * 86_400_000, now: ctx.now(), findings: [], m };
+  const warnDays = ctx.options.warnDays ?? DEFAULT_WARN_DAYS;
+  const cc: CheckContext = { s, warnMs: warnDays * 86_400_000, certificateWarnMs: Math.max(warnDays, CERTIFICATE_WARN_DAYS) * 86_400_000, now: ctx.now(), findings: [], m };
   try {
     await Promise.all(ids.filter((id) => !ctx.options.id || id === ctx.options.id).map(async (id) => {
       try {
