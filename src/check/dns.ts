@@ -6,6 +6,7 @@ import { formatRdata, rdataType, type DnsRecord, type RecordType } from '../core
 import { containsAll } from '../core/state-records.js';
 import { formatHostPort, parseHostPort } from '../io/host-port.js';
 import { groupByZone } from '../rollover/records.js';
+import { isZoneSigned } from '../rollover/propagation.js';
 import { describeDays, type CheckContext } from './context.js';
 
 /** The RRset each server serves, keyed by "zone@host:port" (absent: it did not answer). */
@@ -13,22 +14,13 @@ export type ServedBy = Map<string, DnsRecord[]>;
 
 const short = (r: DnsRecord) => `${rdataType(r.rdata)} ${formatRdata(r.rdata).slice(0, 40)}…`;
 
-/** Is the zone signed (DNSKEY at its apex, asked at the primary)? undefined: could not tell. */
-async function isZoneSigned(ctx: CheckContext, zone: string): Promise<boolean | undefined> {
-  const resolver = await ctx.s.resolver();
-  try {
-    return (await resolver.querySigned(parseHostPort(ctx.s.loaded.config.dns.server, 53)!, zone, 'DNSKEY')).count > 0;
-  } catch {
-    return undefined;
-  }
-}
 
 export async function checkRRsets(ctx: CheckContext, id: string, type: RecordType, names: string[], expected: DnsRecord[], opts: { needsDnssec: boolean }): Promise<ServedBy> {
   const { s, findings } = ctx;
   const served: ServedBy = new Map();
   const resolver = await s.resolver();
   for (const [zone, zoneNames] of await groupByZone(s, names)) {
-    const signed = await isZoneSigned(ctx, zone);
+    const signed = await isZoneSigned(s, zone).catch(() => undefined);
     if (signed === false && opts.needsDnssec) findings.push({ severity: 'CRITICAL', id, check: 'rrsig', subject: zone, message: 'zone is not signed: DANE needs DNSSEC (RFC 7671 §1.3)' });
     await checkChain(ctx, id, zone, zoneNames[0]!, type, opts.needsDnssec);
     const servers = await s.nameservers(zone);
