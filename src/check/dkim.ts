@@ -21,7 +21,9 @@ export async function checkDkimEntry(ctx: CheckContext, id: string): Promise<voi
   }
   const inService = signer ? formatDkimOwner(signer.selector, entry.domain) : expected[0]!.name;
   const names = [...new Set([inService, ...expected.map((r) => r.name)])];
-  const served = await checkRRsets(ctx, id, 'TXT', names, expected, { needsDnssec: false });
+  const pending = es.rollovers.filter((r) => r.phase === 'staged' || r.phase === 'published').flatMap((r) => fromStateRecords(r.records));
+  const must = expected.filter((r) => !pending.some((p) => p.name === r.name));
+  const served = await checkRRsets(ctx, id, 'TXT', names, { must, pending }, { needsDnssec: false });
   if (!signer) return;
   let want: string | undefined;
   try {

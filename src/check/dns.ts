@@ -15,7 +15,18 @@ export type ServedBy = Map<string, DnsRecord[]>;
 const short = (r: DnsRecord) => `${rdataType(r.rdata)} ${formatRdata(r.rdata).slice(0, 40)}…`;
 
 
-export async function checkRRsets(ctx: CheckContext, id: string, type: RecordType, names: string[], expected: DnsRecord[], opts: { needsDnssec: boolean }): Promise<ServedBy> {
+/**
+ * What servers must serve: `must` (the live credentials', and those about to go live) — missing is
+ * CRITICAL; `pending` (published, still propagating, and the next key) — missing is a WARNING
+ * while propagation may still be under way.
+ */
+export interface Expected {
+  must: DnsRecord[];
+  pending: DnsRecord[];
+}
+
+export async function checkRRsets(ctx: CheckContext, id: string, type: RecordType, names: string[], want: Expected, opts: { needsDnssec: boolean }): Promise<ServedBy> {
+  const expected = [...want.must, ...want.pending];
   const { s, findings } = ctx;
   const served: ServedBy = new Map();
   const resolver = await s.resolver();
@@ -31,13 +42,15 @@ export async function checkRRsets(ctx: CheckContext, id: string, type: RecordTyp
         const answers = await Promise.all(zoneNames.map((n) => resolver.querySigned(ns, n, type)));
         const records = answers.flatMap((a) => (a.authoritative ? a.rrset.records.map((rdata) => ({ name: a.rrset.name, ttl: a.rrset.ttl ?? 0, rdata })) : []));
         served.set(key, records);
-        const missing = expected.filter((r) => zoneNames.includes(r.name) && !containsAll(records, [r]));
+        const missing = want.must.filter((r) => zoneNames.includes(r.name) && !containsAll(records, [r]));
+        const late = want.pending.filter((r) => zoneNames.includes(r.name) && !containsAll(records, [r]));
         const extra = records.filter((r) => !containsAll(expected, [r]));
+        if (late.length > 0) findings.push({ severity: 'WARNING', id, check: 'rrset', subject: late[0]!.name, server, message: `${server} does not serve ${late.length} record(s) still propagating, e.g. ${short(late[0]!)}` });
         for (const a of answers) {
           if (!a.authoritative) findings.push({ severity: 'CRITICAL', id, check: 'rrset', subject: a.rrset.name, server, message: `${server} is not authoritative for ${a.rrset.name}` });
         }
         if (missing.length > 0) findings.push({ severity: 'CRITICAL', id, check: 'rrset', subject: missing[0]!.name, server, message: `${server} does not serve ${missing.length} expected record(s), e.g. ${short(missing[0]!)}` });
-        else findings.push({ severity: 'OK', id, check: 'rrset', subject: zoneNames.join(','), server, message: `${server} serves every expected ${type} record` });
+        else if (late.length === 0) findings.push({ severity: 'OK', id, check: 'rrset', subject: zoneNames.join(','), server, message: `${server} serves every expected ${type} record` });
         if (extra.length > 0) findings.push({ severity: 'WARNING', id, check: 'rrset', subject: extra[0]!.name, server, message: `${server} serves ${extra.length} record(s) no live, pending or next credential explains, e.g. ${short(extra[0]!)}` });
         if (signed) checkSignatures(ctx, id, server, answers.map((a) => ({ name: a.rrset.name, count: a.rrset.records.length, expirations: a.rrsigs.map((g) => g.expiration.getTime()) })));
       } catch (err) {
@@ -45,7 +58,30 @@ export async function checkRRsets(ctx: CheckContext, id: string, type: RecordTyp
       }
     }));
   }
+  checkAgreement(ctx, id, served, want.pending);
   return served;
+}
+
+/**
+ * RFC 6698 A.4: every server serves the same RRset; one that differs is stale (or ahead). Records
+ * still propagating are left out: a server a little behind with those is a WARNING above.
+ */
+function checkAgreement(ctx: CheckContext, id: string, served: ServedBy, pending: DnsRecord[]): void {
+  const keyOf = (rs: DnsRecord[]) => rs.filter((r) => !containsAll(pending, [r])).map((r) => `${r.name} ${formatRdata(r.rdata)}`).sort().join('\n');
+  const byZone = new Map<string, [string, string][]>();
+  for (const [key, rs] of served) {
+    const [zone, server] = key.split('@') as [string, string];
+    byZone.set(zone, [...(byZone.get(zone) ?? []), [server, keyOf(rs)]]);
+  }
+  for (const [zone, list] of byZone) {
+    const counts = new Map<string, number>();
+    for (const [, k] of list) counts.set(k, (counts.get(k) ?? 0) + 1);
+    if (counts.size <= 1) continue;
+    const majority = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+    for (const [server, k] of list.filter(([, k]) => k !== majority)) {
+      ctx.findings.push({ severity: 'CRITICAL', id, check: 'rrset', subject: zone, server, message: `${server} serves a different RRset than ${list.filter(([, x]) => x === majority).map(([s]) => s).join(', ')}: stale or diverged (${k.split('\n').filter(Boolean).length} vs ${majority.split('\n').filter(Boolean).length} records)` });
+    }
+  }
 }
 
 /** RRSIG over each non-empty RRset: present, and its earliest expiration beyond --warn-days. */

@@ -6,6 +6,7 @@ import { computeOwners, computeRequiredRecords, MAX_RECORDS_PER_NAME } from '../
 import { isPending } from '../core/phases.js';
 import type { DnsRecord } from '../core/rdata.js';
 import { fromStateRecords } from '../core/state-records.js';
+import { listEntryStates } from '../core/state.js';
 import { formatKeyType } from '../core/key-type.js';
 import { computeKeyTypes, readLiveKeyType, readRolloverKeyType } from '../kinds/tls/key-types.js';
 import { computeProbeTargets, probeEndpoints } from '../kinds/tls/probe.js';
@@ -20,8 +21,14 @@ export async function checkTlsEntry(ctx: CheckContext, id: string): Promise<void
   const entry = s.entry(id);
   const es = s.entryState(id);
   const names = computeOwners(entry);
-  const expected = computeRequiredRecords(s.state).filter((r) => names.includes(r.name));
-  const served = await checkRRsets(ctx, id, 'TLSA', names, expected, { needsDnssec: true });
+  const at = (rs: DnsRecord[]) => rs.filter((r) => names.includes(r.name));
+  // Still propagating: staged or published rollovers and the next key (of every entry sharing the names).
+  const pending = at(listEntryStates(s.state).flatMap((x) => [
+    ...x.rollovers.filter((r) => r.phase === 'staged' || r.phase === 'published').flatMap((r) => fromStateRecords(r.records)),
+    ...fromStateRecords(x.next?.records ?? []),
+  ]));
+  const must = at(computeRequiredRecords(s.state)).filter((r) => !pending.some((p) => p.name === r.name && JSON.stringify(p.rdata) === JSON.stringify(r.rdata)));
+  const served = await checkRRsets(ctx, id, 'TLSA', names, { must, pending }, { needsDnssec: true });
 
   for (const name of names) {
     const most = Math.max(0, ...[...served.values()].map((rs) => rs.filter((r) => r.name === name).length));
