@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeCa, makeIntermediate, makeLeaf, opensslAssociation, removeCertDir, type Ca, type CertFiles } from './certs.js';
 import { bindConfig, makeWorkspace, runCli, type CliResult, type Workspace } from './cli.js';
-import { tlsaOf, dig, type Endpoint } from './dns.js';
+import { dig, nsupdate, tlsaOf, type Endpoint } from './dns.js';
 import { startDnssecRig, type DnssecRig, type DnssecRigOptions } from './dnssec-rig.js';
 import { waitFor } from './process.js';
 import { postDeployUntil } from './steps.js';
@@ -53,6 +53,14 @@ export interface CheckRig {
   check(args?: string[], opts?: { config?: string }): Promise<CliResult>;
   /** I/O: restart a service presenting `leaf` instead (on the same port). */
   present(index: number, leaf: CertFiles): Promise<void>;
+  /**
+   * I/O: leave the secondary with a stale copy of the zone, by nsupdate (not danehook): OWNER is
+   * set to an old certificate's record, the secondary takes that version, is held (no NOTIFY
+   * reaches it), and the primary gets A's record back. The primary then serves {A} as danehook's
+   * state expects; the secondary serves {old} and nothing that matches what the service presents.
+   * Returns the old record.
+   */
+  makeSecondaryStale(): Promise<string>;
 }
 
 /** The danehook config object for the rig (exported for tests that add entries). */
@@ -95,6 +103,20 @@ export async function startCheckRig(t: HarnessContext, opts: CheckRigOptions = {
   const rig: CheckRig = {
     dnssec, ws, issuer, a, b, services, addresses, servers, config, configWithoutResolver,
     check: (args = [], o = {}) => runCli(['check', '-c', o.config ?? config, ...args], { timeoutMs: 60_000 }),
+    async makeSecondaryStale() {
+      const old = tlsaOfLeaf(makeLeaf(issuer, [DOMAIN], { days: 90 }));
+      const { child } = dnssec;
+      const replace = async (record: string) => {
+        const r = await nsupdate(child.primary, child.zone, child.keyFilePath, [`update delete ${OWNER} TLSA`, `update add ${OWNER} ${TLSA_TTL} TLSA ${record}`]);
+        assert.equal(r.code, 0, `nsupdate: ${r.stderr}`);
+      };
+      await replace(old);
+      await assertServedEverywhere(dnssec.servers, [old]);
+      await child.holdSecondary();
+      await replace(tlsaOfLeaf(a));
+      await assertServedEverywhere([child.primary], [tlsaOfLeaf(a)]);
+      return old;
+    },
     async present(index, leaf) {
       const old = services[index]!;
       await old.stop();
