@@ -6,7 +6,7 @@ import { createLogger, type LogLevel } from './log.js';
 import { DanehookError, ExitCode, toDanehookError, UsageError } from './errors.js';
 import type { Command, CommandOptions } from './commands/context.js';
 
-const USAGE = `usage: danehook <pre-deploy|deploy|post-deploy|status|plan|next-key|dkim> [options]
+const USAGE = `usage: danehook <pre-deploy|deploy|post-deploy|status|plan|next-key|dkim|check> [options]
   -c, --config FILE    config (else $DANEHOOK_CONFIG, else /etc/danehook/config.{yaml,yml,json})
   --json               machine-readable result on stdout (logs stay on stderr)
   -v, --verbose | -q, --quiet
@@ -20,6 +20,8 @@ const USAGE = `usage: danehook <pre-deploy|deploy|post-deploy|status|plan|next-k
           (generated and announced if there is none), or with --csr write a CSR for it and print
           that path: lego --csr "$(danehook next-key --id mx --csr)" run ...
   dkim rotate --id ID: start a DKIM key rotation now; dkim show --id ID: the TXT records
+  check [--id ID] [--json] [--prometheus FILE] [--warn-days N]: is every RRset served, signed and
+          matched by every endpoint now? Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (plugin convention)
   --force              apply a plan that violates a safety check (use with care)
 exit codes: 0 ok, 64 usage, 65 bad data, 69 unavailable, 70 internal, 74 I/O, 75 temporary,
             76 DNS protocol error, 77 refused, 78 configuration`;
@@ -33,7 +35,14 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   status: async () => (await import('./commands/status.js')).statusCommand,
   'next-key': async () => (await import('./commands/next-key.js')).nextKeyCommand,
   dkim: async () => (await import('./commands/dkim.js')).dkimCommand,
+  check: async () => (await import('./commands/check.js')).checkCommand,
 };
+
+function parseWarnDays(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--warn-days ${text}: give a number of days`);
+  return n;
+}
 
 function parse(argv: string[]): { command: string | undefined; options: CommandOptions; level: LogLevel; help: boolean; version: boolean } {
   let parsed;
@@ -60,6 +69,8 @@ function parse(argv: string[]): { command: string | undefined; options: CommandO
         detach: { type: 'boolean', default: false },
         offline: { type: 'boolean', default: false },
         csr: { type: 'boolean', default: false },
+        'warn-days': { type: 'string' },
+        prometheus: { type: 'string' },
         'print-path': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
@@ -80,6 +91,7 @@ function parse(argv: string[]): { command: string | undefined; options: CommandO
     options: {
       config: v.config, json: v.json, dryRun: v['dry-run'], force: v.force, retry: v.retry, id: v.id,
       pem: v.pem, cert: v.cert, chain: v.chain, key: v.key, liveCert: v['live-cert'], wait: v.wait, detach: v.detach, offline: v.offline, csr: v.csr, args,
+      ...(v['warn-days'] !== undefined ? { warnDays: parseWarnDays(v['warn-days']) } : {}), ...(v.prometheus ? { prometheus: v.prometheus } : {}),
     },
   };
 }

@@ -20,6 +20,10 @@ export interface CommandOptions {
   offline: boolean;
   /** next-key: write a CSR for the next key and print its path instead of the key's. */
   csr?: boolean;
+  /** check: an RRSIG or certificate expiring within this many days is a WARNING. */
+  warnDays?: number;
+  /** check: write a node_exporter textfile here. */
+  prometheus?: string;
   args: string[];
 }
 

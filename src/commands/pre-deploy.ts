@@ -7,12 +7,36 @@ import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { computeOwners } from '../core/desired.js';
 import { StateIoError, toDanehookError, worstExitCode, type DanehookError } from '../errors.js';
-import { formatHostPort } from '../io/host-port.js';
+import { formatHostPort, parseHostPort } from '../io/host-port.js';
 import { assertInstallSafe } from '../io/install-safety.js';
 import { StateStore } from '../io/state-store.js';
 import { groupByZone } from '../rollover/records.js';
-import { closeSession, openSession } from '../rollover/session.js';
+import { closeSession, openSession, type Session } from '../rollover/session.js';
 import type { CommandContext } from './context.js';
+import { isZoneSigned } from '../rollover/propagation.js';
+
+/**
+ * DANE needs DNSSEC: a warning (not a failure: publishing works) when the zone is unsigned or, with
+ * a validating resolver configured, has no DS at its parent; `check` reports both as CRITICAL.
+ */
+async function warnIfInsecure(s: Session, zone: string): Promise<void> {
+  const log = s.ctx.log;
+  try {
+    if (!(await isZoneSigned(s, zone))) {
+      log.warn(`zone ${zone} is not signed: DANE clients ignore TLSA records without DNSSEC ("danehook check" reports CRITICAL)`);
+      return;
+    }
+    const via = s.loaded.config.dnssec?.resolver;
+    if (!via) {
+      log.info(`zone ${zone} is signed; its DS at the parent is not checked (configure dnssec.resolver)`);
+      return;
+    }
+    const ds = await (await s.resolver()).queryValidated(parseHostPort(via, 53)!, zone, 'DS');
+    if (ds.count === 0) log.warn(`zone ${zone} has no DS at its parent (resolver ${via}): it is insecure, DANE clients ignore its TLSA records ("danehook check" reports CRITICAL)`);
+  } catch (err) {
+    log.warn(`zone ${zone}: DNSSEC status unknown (${(err as Error).message})`);
+  }
+}
 
 export async function preDeployCommand(ctx: CommandContext): Promise<number> {
   const loaded = await loadConfig({ file: ctx.options.config, env: ctx.env });
@@ -63,9 +87,10 @@ export async function preDeployCommand(ctx: CommandContext): Promise<number> {
           servers = await s.nameservers(zone);
         });
         for (const ns of servers) {
-        const label = ns.name === formatHostPort(ns) ? ns.name : `${formatHostPort(ns)} (${ns.name})`;
-        await check(`${label} answers for ${zone}`, async () => void (await resolver.querySoaSerial(ns, zone)));
+          const label = ns.name === formatHostPort(ns) ? ns.name : `${formatHostPort(ns)} (${ns.name})`;
+          await check(`${label} answers for ${zone}`, async () => void (await resolver.querySoaSerial(ns, zone)));
         }
+        await warnIfInsecure(s, zone);
       }
     } finally {
       closeSession(s);

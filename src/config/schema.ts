@@ -163,6 +163,11 @@ export const configSchema = z
     dns: dnsSchema,
     rollover: rolloverSchema.prefault({}),
     certificates: z.array(certificateSchema).default([]),
+    /**
+     * DNSSEC knowledge for `check` and the rollover: a validating resolver ("host:port") whose AD
+     * bit says the chain of trust (DS at the parent → DNSKEY → RRSIG) validates.
+     */
+    dnssec: z.strictObject({ resolver: hostPort.optional() }).optional(),
     /** DKIM keys rotated on the same core (config/dkim-schema.ts). */
     dkim: z.array(dkimSchema).default([]),
   })

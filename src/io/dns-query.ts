@@ -7,20 +7,38 @@ import { checkReplyMatches, sendTcpMessage, sendUdpMessage, sendWithRetry, type 
 import { formatHostPort, type HostPort } from './host-port.js';
 import { CLASS, parseHeader, parseMessage, WireWriter, type WireMessage } from './dns-wire.js';
 
-export const TYPE_NAMES: Record<number, string> = { 1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 28: 'AAAA', 52: 'TLSA' };
+export const TYPE_NAMES: Record<number, string> = { 1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 16: 'TXT', 28: 'AAAA', 43: 'DS', 46: 'RRSIG', 48: 'DNSKEY', 52: 'TLSA' };
 
-/** A plain query (RD=0: we ask authoritative servers, never a recursor), no EDNS. */
-export function formatQueryMessage(id: number, name: string, type: number): Buffer {
+/**
+ * How to ask: `dnssec` adds an OPT record with the DO bit (RFC 3225, RFC 6891 §6: UDP size 1232)
+ * so signatures come back; `recursion` sets RD and AD (RFC 6840 §5.7) for a validating resolver.
+ */
+export interface QueryFlags {
+  dnssec?: boolean;
+  recursion?: boolean;
+}
+
+/** A query: by default RD=0 (we ask authoritative servers, never a recursor) and no EDNS. */
+export function formatQueryMessage(id: number, name: string, type: number, flags: QueryFlags = {}): Buffer {
   const w = new WireWriter();
   w.u16(id);
-  w.u16(0); // QR=0, OPCODE=QUERY, RD=0
+  w.u16(flags.recursion ? 0x0120 : 0); // QR=0, OPCODE=QUERY; RD (0x0100) + AD (0x0020) for a resolver
   w.u16(1);
   w.u16(0);
   w.u16(0);
-  w.u16(0);
+  w.u16(flags.dnssec ? 1 : 0);
   w.writeName(name);
   w.u16(type);
   w.u16(CLASS.IN);
+  if (flags.dnssec) {
+    // OPT pseudo-RR (RFC 6891 §6.1.2): root owner, CLASS = UDP payload size, TTL = ext-rcode,
+    // version, DO bit (0x8000 of the flags half), no options.
+    w.writeName('.');
+    w.u16(41);
+    w.u16(1232);
+    w.u32(0x00008000);
+    w.u16(0);
+  }
   return w.toBuffer();
 }
 
@@ -34,10 +52,10 @@ export interface QueryReply {
  * UnavailableError (69) after retries, DnsRefusedError (77) for REFUSED/NOTAUTH,
  * DnsProtocolError (76) for anything else or a reply we cannot read.
  */
-export async function queryServer(server: HostPort, name: string, type: number, opts: RetryOptions): Promise<QueryReply> {
+export async function queryServer(server: HostPort, name: string, type: number, opts: RetryOptions, flags: QueryFlags = {}): Promise<QueryReply> {
   const what = `${TYPE_NAMES[type] ?? `TYPE${type}`} query for ${name}`;
   const reply = await sendWithRetry(async () => {
-    const request = formatQueryMessage(randomInt(0x10000), name, type);
+    const request = formatQueryMessage(randomInt(0x10000), name, type, flags);
     let wire = await sendUdpMessage(server, request, opts.timeoutMs, what, (r) => checkReplyMatches(request, r) === undefined);
     if (parseHeader(wire).tc) {
       wire = await sendTcpMessage(server, request, opts.timeoutMs, what);

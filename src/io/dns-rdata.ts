@@ -60,3 +60,22 @@ export function parseAddressRdata(rr: WireRecord): string {
   if (rr.type === TYPE.AAAA && rr.rdata.length === 16) return packet.aaaa.decode(Buffer.concat([Buffer.from([0, 16]), rr.rdata]));
   throw new WireFormatError(`bad address rdata for ${rr.name}`);
 }
+
+/** An RRSIG's fields that say what it covers and until when (RFC 4034 §3.1). */
+export interface RrsigInfo {
+  typeCovered: number;
+  algorithm: number;
+  keyTag: number;
+  signer: string;
+  inception: Date;
+  expiration: Date;
+}
+
+/** RFC 4034 §3.1: type covered, algorithm, labels, original TTL, expiration, inception, key tag, signer. */
+export function parseRrsigRdata(msg: Buffer, rr: WireRecord): RrsigInfo {
+  if (rr.rdata.length < 18) throw new WireFormatError(`RRSIG for ${rr.name} has ${rr.rdata.length} bytes of rdata`);
+  const d = rr.rdata;
+  const { name } = readName(msg, rr.rdataStart + 18);
+  // Serial number arithmetic (RFC 4034 §3.1.5) matters only past 2106; seconds since the epoch here.
+  return { typeCovered: d.readUInt16BE(0), algorithm: d[2]!, keyTag: d.readUInt16BE(16), signer: name, expiration: new Date(d.readUInt32BE(8) * 1000), inception: new Date(d.readUInt32BE(12) * 1000) };
+}

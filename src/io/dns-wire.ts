@@ -2,7 +2,7 @@
 // name compression for the messages we build (RFC 1035 §4.1.4), and walking a message's records
 // by byte offset (TSIG must find and strip the last additional record, RFC 8945 §4.3.3).
 
-export const TYPE = { A: 1, NS: 2, CNAME: 5, SOA: 6, TXT: 16, AAAA: 28, TLSA: 52, TSIG: 250, ANY: 255 } as const;
+export const TYPE = { A: 1, NS: 2, CNAME: 5, SOA: 6, TXT: 16, AAAA: 28, OPT: 41, DS: 43, RRSIG: 46, DNSKEY: 48, TLSA: 52, TSIG: 250, ANY: 255 } as const;
 export const CLASS = { IN: 1, NONE: 254, ANY: 255 } as const;
 export const OPCODE = { QUERY: 0, UPDATE: 5 } as const;
 export const HEADER_BYTES = 12;
@@ -129,6 +129,8 @@ export interface WireHeader {
   opcode: number;
   aa: boolean;
   tc: boolean;
+  /** Authentic Data (RFC 4035 §3.2.3): a validating resolver checked the answer's signatures. */
+  ad: boolean;
   rcode: number;
   qdcount: number;
   ancount: number;
@@ -146,6 +148,7 @@ export function parseHeader(buf: Buffer): WireHeader {
     opcode: (flags >> 11) & 0xf,
     aa: (flags & 0x0400) !== 0,
     tc: (flags & 0x0200) !== 0,
+    ad: (flags & 0x0020) !== 0,
     rcode: flags & 0xf,
     qdcount: buf.readUInt16BE(4),
     ancount: buf.readUInt16BE(6),

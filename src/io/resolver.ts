@@ -6,8 +6,8 @@ import type { Rdata, RecordType } from '../core/rdata.js';
 import { DnsProtocolError, UnavailableError } from '../errors.js';
 import type { RRset } from '../providers/types.js';
 import { createDeduper, createLimiter } from './dns-limiter.js';
-import { queryServer, type QueryReply } from './dns-query.js';
-import { parseAddressRdata, parseNameRdata, parseSoaRdata, parseTlsaRdata, parseTxtRdata } from './dns-rdata.js';
+import { queryServer, type QueryFlags, type QueryReply } from './dns-query.js';
+import { parseAddressRdata, parseNameRdata, parseRrsigRdata, parseSoaRdata, parseTlsaRdata, parseTxtRdata, type RrsigInfo } from './dns-rdata.js';
 import { formatAbsoluteName, TYPE, type WireRecord } from './dns-wire.js';
 import { formatHostPort, type HostPort } from './host-port.js';
 
@@ -26,6 +26,18 @@ export interface TlsaAnswer {
   authoritative: boolean;
 }
 
+export interface SignedAnswer extends TlsaAnswer {
+  rrsigs: RrsigInfo[];
+  /** Records of the type asked (for DNSKEY, whose rdata is not parsed). */
+  count: number;
+}
+
+export interface ValidatedAnswer {
+  ad: boolean;
+  count: number;
+  rcode: number;
+}
+
 export interface Nameserver extends HostPort {
   /** The NS name this address belongs to (absolute, lowercase). */
   name: string;
@@ -33,6 +45,10 @@ export interface Nameserver extends HostPort {
 
 export interface Resolver {
   queryTlsa(server: HostPort, name: string): Promise<TlsaAnswer>;
+  /** With DO (RFC 3225): the RRset and the RRSIGs that cover it; DNSKEY: only its count and signatures. */
+  querySigned(server: HostPort, name: string, type: RecordType | 'DNSKEY'): Promise<SignedAnswer>;
+  /** Ask a validating resolver (RD, DO, AD): did it validate the answer (AD set)? */
+  queryValidated(server: HostPort, name: string, type: RecordType | 'DS'): Promise<ValidatedAnswer>;
   /** The RRset of `type` at `name` (TLSA or TXT), following CNAMEs inside the answer. */
   queryRRset(server: HostPort, name: string, type: RecordType): Promise<TlsaAnswer>;
   querySoaSerial(server: HostPort, zone: string): Promise<number>;
@@ -73,10 +89,27 @@ export function createResolver(opts: ResolverOptions): Resolver {
   const retry = { timeoutMs: opts.timeoutMs, retries: opts.retries ?? 2 };
   const lookupAddresses = opts.lookupAddresses ?? lookupSystem;
 
-  const ask = (server: HostPort, name: string, type: number): Promise<QueryReply> => {
+  const ask = (server: HostPort, name: string, type: number, flags: QueryFlags = {}): Promise<QueryReply> => {
     const qname = formatAbsoluteName(name);
-    return dedupe(`${formatHostPort(server)} ${qname} ${type}`, () => limit(() => queryServer(server, qname, type, retry)));
+    const key = `${formatHostPort(server)} ${qname} ${type}${flags.dnssec ? ' do' : ''}${flags.recursion ? ' rd' : ''}`;
+    return dedupe(key, () => limit(() => queryServer(server, qname, type, retry, flags)));
   };
+
+  async function querySigned(server: HostPort, name: string, type: RecordType | 'DNSKEY'): Promise<SignedAnswer> {
+    const code = TYPE[type];
+    const { wire, message } = await ask(server, name, code, { dnssec: true });
+    const owner = computeCanonicalOwner(wire, message.answers, name);
+    const rrs = message.answers.filter((r) => r.type === code && r.name === owner);
+    const records: Rdata[] = type === 'DNSKEY' ? [] : rrs.map((r) => (type === 'TXT' ? parseTxtRdata(r) : parseTlsaRdata(r)));
+    const rrsigs = message.answers.filter((r) => r.type === TYPE.RRSIG && r.name === owner).map((r) => parseRrsigRdata(wire, r)).filter((g) => g.typeCovered === code);
+    const ttl = rrs.length === 0 ? null : Math.min(...rrs.map((r) => r.ttl));
+    return { rrset: { name: formatAbsoluteName(name), ttl, records }, authoritative: message.header.aa, rrsigs, count: rrs.length };
+  }
+
+  async function queryValidated(server: HostPort, name: string, type: RecordType | 'DS'): Promise<ValidatedAnswer> {
+    const { message } = await ask(server, name, TYPE[type], { dnssec: true, recursion: true });
+    return { ad: message.header.ad, count: message.answers.filter((r) => r.type === TYPE[type]).length, rcode: message.header.rcode };
+  }
 
   async function queryRRset(server: HostPort, name: string, type: RecordType): Promise<TlsaAnswer> {
     const code = TYPE[type];
@@ -150,5 +183,5 @@ export function createResolver(opts: ResolverOptions): Resolver {
 
   const queryTlsa = (server: HostPort, name: string) => queryRRset(server, name, 'TLSA');
 
-  return { queryTlsa, queryRRset, querySoaSerial, queryZoneApex, queryAddresses, discoverNameservers };
+  return { queryTlsa, queryRRset, querySigned, queryValidated, querySoaSerial, queryZoneApex, queryAddresses, discoverNameservers };
 }

@@ -1,13 +1,30 @@
 // Ask every authoritative server of each zone whether it serves all of a rollover's records
-// (RD=0, AA required) and fold the answers into the rollover (RFC 6698 A.4: start the clock only
-// when all servers have the new RRset).
+// (RD=0, AA required; in a signed zone with their RRSIG, asked with DO) and fold the answers into
+// the rollover (RFC 6698 A.4: start the clock only when all servers have the new RRset).
 import { applyObservations, type ServerObservation } from '../core/rollover.js';
 import type { Rollover, StateRecord } from '../core/state.js';
-import { containsAll, fromStateRecords } from '../core/state-records.js';
+import { fromStateRecords } from '../core/state-records.js';
+import { judgeServed } from '../core/served.js';
+import { parseHostPort } from '../io/host-port.js';
 import { rdataType } from '../core/rdata.js';
 import { formatHostPort } from '../io/host-port.js';
 import { groupByZone } from './records.js';
 import type { Session } from './session.js';
+
+const signedZones = new WeakMap<Session, Map<string, Promise<boolean>>>();
+
+/** Is the zone signed (a DNSKEY RRset at its apex on the primary)? Asked once per run. */
+export function isZoneSigned(s: Session, zone: string): Promise<boolean> {
+  let cache = signedZones.get(s);
+  if (!cache) signedZones.set(s, (cache = new Map()));
+  let p = cache.get(zone);
+  if (!p) {
+    p = s.resolver().then(async (r) => (await r.querySigned(parseHostPort(s.loaded.config.dns.server, 53)!, zone, 'DNSKEY')).count > 0);
+    p.catch(() => cache!.delete(zone));
+    cache.set(zone, p);
+  }
+  return p;
+}
 
 /** Does each authoritative server serve every one of these records? (a rollover's, a next key's) */
 export async function observeServers(s: Session, r: { records: StateRecord[] }): Promise<ServerObservation[]> {
@@ -15,6 +32,7 @@ export async function observeServers(s: Session, r: { records: StateRecord[] }):
   const resolver = await s.resolver();
   const byZone = await groupByZone(s, records.map((x) => x.name));
   const observations: ServerObservation[] = [];
+  const isSigned = (zone: string) => isZoneSigned(s, zone);
   await Promise.all(
     [...byZone].map(async ([zone, names]) => {
       const servers = await s.nameservers(zone);
@@ -23,9 +41,9 @@ export async function observeServers(s: Session, r: { records: StateRecord[] }):
           const server = `${zone}@${formatHostPort(ns)}`;
           try {
             const typeAt = (n: string) => rdataType(records.find((x) => x.name === n)!.rdata);
-            const answers = await Promise.all(names.map((n) => resolver.queryRRset(ns, n, typeAt(n))));
-            const served = answers.flatMap((a) => (a.authoritative ? a.rrset.records.map((rdata) => ({ name: a.rrset.name, ttl: 0, rdata })) : []));
-            observations.push({ server, servesAll: containsAll(served, records.filter((x) => names.includes(x.name))) });
+            const answers = await Promise.all(names.map((n) => resolver.querySigned(ns, n, typeAt(n))));
+            const judged = answers.map((a) => ({ name: a.rrset.name, authoritative: a.authoritative, records: a.rrset.records, signatures: a.rrsigs.length }));
+            observations.push({ server, servesAll: judgeServed(records.filter((x) => names.includes(x.name)), judged, await isSigned(zone)) });
           } catch (err) {
             s.ctx.log.warn(`${server}: ${(err as Error).message}`);
             observations.push({ server, servesAll: false });
