@@ -176,6 +176,9 @@ async function main(): Promise<number> {
       domains: [host],
       ports: [tlsaPort],
       tlsa: ['3 1 1'],
+      // The demo shows the delayed path of a new key (A → B): no next key is announced beside it
+      // (README "Zero-wait renewals" shows the other path).
+      nextKey: { mode: 'off' },
       install,
       reload,
       // The demo's service listens on a high port, not on the port in the TLSA owner name.

@@ -44,6 +44,23 @@ export const liveSchema = z.strictObject({
 });
 export type Live = z.infer<typeof liveSchema>;
 
+/** What a rollover and an announced next key share: records published, then seen on every server. */
+const publicationFields = {
+  records: z.array(stateRecordSchema),
+  /** Largest TTL of the RRsets our records joined (a kind may wait its own); null: no wait for one. */
+  replacedTtl: z.number().int().min(0).nullable(),
+  /** The new records were served all along (same key, or an aged next key): no wait. */
+  alreadyServed: z.boolean(),
+  createdAt: iso,
+  publishedAt: iso.nullable(),
+  propagatedAt: iso.nullable(),
+  activateAfter: iso.nullable(),
+  /** Per authoritative server ("zone@host:port"): when it first served every record. */
+  servers: serversSchema,
+  attempts: z.number().int().min(0),
+  lastError: z.string().nullable(),
+};
+
 export const rolloverSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9-]+$/),
   phase: z.enum(PHASES),
@@ -55,21 +72,9 @@ export const rolloverSchema = z.strictObject({
   keyType: z.enum(KEY_TYPES).optional(),
   /** Staged files, relative to stateDir. */
   stagedDir: z.string().regex(/^staged\/[A-Za-z0-9._-]+\/[a-z0-9-]+$/),
-  records: z.array(stateRecordSchema),
-  /** Largest TTL of the RRsets our records joined; null: none existed, no cache can disagree. */
-  replacedTtl: z.number().int().min(0).nullable(),
-  /** The new records were already served with the live certificate's (same key): no wait. */
-  alreadyServed: z.boolean(),
-  createdAt: iso,
-  publishedAt: iso.nullable(),
-  propagatedAt: iso.nullable(),
-  activateAfter: iso.nullable(),
+  ...publicationFields,
   activatedAt: iso.nullable(),
   cleanedAt: iso.nullable(),
-  /** Per authoritative server ("host:port"): when it first served every record of this rollover. */
-  servers: serversSchema,
-  attempts: z.number().int().min(0),
-  lastError: z.string().nullable(),
   /**
    * How the renewal's records came to be served (absent before version 2): "same-key" (the live
    * key's), "next-key" (the announced next key's, aged) — both go live at once — or "new-key".
@@ -95,16 +100,7 @@ export const nextKeySchema = z.strictObject({
   source: z.enum(['generated', 'acme.sh', 'dehydrated']),
   /** Generated: relative to stateDir; a client's: its absolute path (the client owns the file). */
   keyPath: z.string().min(1),
-  records: z.array(stateRecordSchema),
-  replacedTtl: z.number().int().min(0).nullable(),
-  alreadyServed: z.boolean(),
-  createdAt: iso,
-  publishedAt: iso.nullable(),
-  propagatedAt: iso.nullable(),
-  activateAfter: iso.nullable(),
-  servers: serversSchema,
-  attempts: z.number().int().min(0),
-  lastError: z.string().nullable(),
+  ...publicationFields,
 });
 export type NextKey = z.infer<typeof nextKeySchema>;
 
