@@ -6,12 +6,12 @@
 // convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN) and the finding naming endpoint and server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { requireBinaries } from '../harness/binaries.js';
 import { CHECK_RIG_BINARIES, findingLines, OWNER, startCheckRig, summaryLine, type CheckRig } from '../harness/check-rig.js';
-import type { CliResult } from '../harness/cli.js';
+import { runCli, type CliResult } from '../harness/cli.js';
 import { CHILD } from '../harness/dnssec-rig.js';
 import { reportFigures } from '../harness/figures.js';
 
@@ -261,4 +261,30 @@ test('--id limits the check to one entry; an unknown id is a usage error', { tim
   const bad = await rig.check(['--id', 'nope']);
   assert.notEqual(bad.code, 0, show(bad));
   assert.match(bad.stderr, /nope/);
+});
+
+test('no lock: check runs at once while another run holds the lock (a deploy, the control, finds it busy and queues)', { timeout: 90_000 }, async (t) => {
+  if (!requireBinaries(t, CHECK_RIG_BINARIES)) return;
+  const rig = await startCheckRig(t, HEALTHY);
+  // A live process of ours named in the lock file: to danehook, a run holding the lock.
+  const holder = spawn('sleep', ['120'], { stdio: 'ignore' });
+  t.after(() => { holder.kill('SIGKILL'); });
+  const lock = join(rig.ws.stateDir, 'lock');
+  writeFileSync(lock, `${holder.pid}\n`);
+  const started = Date.now();
+  const r = await rig.check();
+  const ms = Date.now() - started;
+  assert.equal(r.code, 0, show(r));
+  assert.equal(readFileSync(lock, 'utf8'), `${holder.pid}\n`, 'the lock file is untouched');
+  // Control: a deploy does see the lock as held. Short timeouts keep its computed wait to ~2 s.
+  const cfg = JSON.parse(readFileSync(rig.config, 'utf8'));
+  cfg.dns.timeout = '200ms';
+  cfg.certificates[0].probe = { ...cfg.certificates[0].probe, timeout: '500ms', grace: '0s' };
+  const quick = join(rig.ws.dir, 'quick-timeouts.json');
+  writeFileSync(quick, JSON.stringify(cfg));
+  const control = await runCli(['deploy', '-c', quick, '--pem', rig.b.combinedPath], { timeoutMs: 60_000 });
+  assert.equal(control.code, 0, show(control));
+  assert.match(control.stderr, new RegExp(`pid ${holder.pid}\\) held the lock`), `the deploy found the lock busy:\n${control.stderr}`);
+  reportFigures(`check: with the lock held by another process, check took ${ms} ms (a deploy found it busy and queued)`);
+  assert.ok(ms < 4000, `check waited for the lock? ${ms} ms`);
 });
