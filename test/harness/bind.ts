@@ -23,6 +23,11 @@ export interface BindOptions extends ZoneOptions {
   secondary?: boolean;
   /** dnssec-policy default + inline-signing: answers carry RRSIGs, delv can validate. */
   inlineSigned?: boolean;
+  /**
+   * With inlineSigned: RRSIG validity in seconds (BIND `signatures-validity`, also for the DNSKEY
+   * RRset), re-signed a quarter of it before expiry; BIND's default policy (14 d, refresh 5 d) otherwise.
+   */
+  signaturesValidity?: number;
   /** named worker threads (-n); default 1. More lets an UPDATE's answer overtake inline signing. */
   threads?: number;
   /** Replace the default `grant <key> zonesub TLSA;` (e.g. to test a too-narrow policy). */
@@ -83,14 +88,24 @@ options {
 };
 key "${relativeName(key.name)}" { algorithm ${key.algorithm}; secret "${key.secret}"; };
 `;
+  const validity = opts.signaturesValidity;
+  const policy = opts.inlineSigned && validity !== undefined
+    ? `dnssec-policy "harness" {
+  keys { csk lifetime unlimited algorithm 13; };
+  signatures-validity ${validity};
+  signatures-validity-dnskey ${validity};
+  signatures-refresh ${Math.floor(validity / 4)};
+};
+`
+    : '';
   const primaryConf = () => `${common(primary)}
-zone "${relativeName(zone)}" {
+${policy}zone "${relativeName(zone)}" {
   type primary;
   file "zone.db";
   update-policy { ${opts.updatePolicy ?? `grant ${relativeName(key.name)} zonesub TLSA;`} };
   allow-transfer { 127.0.0.1; };
   ${secondary && notifySecondary ? `also-notify { 127.0.0.1 port ${secondary.port}; };` : ''}
-  ${opts.inlineSigned ? 'dnssec-policy default; inline-signing yes;' : ''}
+  ${opts.inlineSigned ? `dnssec-policy ${policy ? '"harness"' : 'default'}; inline-signing yes;` : ''}
 };
 `;
   const secondaryConf = () => `${common(secondary!)}

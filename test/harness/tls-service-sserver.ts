@@ -13,6 +13,8 @@ export interface SServerOptions {
   certs: [CertFiles] | [CertFiles, CertFiles];
   /** Only TLS 1.2 (-tls1_2); default: OpenSSL's range (1.2 and 1.3). */
   tls12Only?: boolean;
+  /** Listen on this port (e.g. the port of an instance stopped before); default a free one. */
+  port?: number;
 }
 
 function accepts(host: string, port: number): Promise<boolean> {
@@ -23,10 +25,19 @@ function accepts(host: string, port: number): Promise<boolean> {
   });
 }
 
+export interface SServer {
+  host: string;
+  port: number;
+  /** I/O: stop it (connections to the port are then refused). */
+  stop(): Promise<void>;
+  /** I/O: start it again on the same port with the same certificates. */
+  start(): Promise<void>;
+}
+
 /** I/O: start it on a free 127.0.0.1 port; stopped by PID in `t.after`. Caller checks requireBinaries(t, ['openssl']). */
-export async function startOpensslServer(t: HarnessContext, opts: SServerOptions): Promise<{ host: string; port: number }> {
+export async function startOpensslServer(t: HarnessContext, opts: SServerOptions): Promise<SServer> {
   const dir = makeTempDir('sserver');
-  const port = await freePort();
+  const port = opts.port ?? await freePort();
   const [first, second] = opts.certs;
   // -cert_chain/-dcert_chain take the issuers; fullchainPath holds the leaf first, which is harmless.
   const args = [
@@ -35,7 +46,16 @@ export async function startOpensslServer(t: HarnessContext, opts: SServerOptions
     ...(second ? ['-dcert', second.certPath, '-dkey', second.keyPath, '-dcert_chain', second.fullchainPath] : []),
     ...(opts.tls12Only ? ['-tls1_2'] : []),
   ];
-  const daemon = await startDaemon({ name: 'openssl-s_server', command: 'openssl', args, logPath: join(dir, 's_server.log'), ready: () => accepts('127.0.0.1', port) });
+  const launch = () => startDaemon({ name: 'openssl-s_server', command: 'openssl', args, logPath: join(dir, 's_server.log'), ready: () => accepts('127.0.0.1', port) });
+  let daemon = await launch();
   registerCleanup(t, dir, () => [daemon]);
-  return { host: '127.0.0.1', port };
+  return {
+    host: '127.0.0.1',
+    port,
+    stop: () => daemon.stop(),
+    async start() {
+      if (!daemon.exited) return;
+      daemon = await launch();
+    },
+  };
 }

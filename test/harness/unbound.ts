@@ -20,6 +20,11 @@ export interface UnboundOptions {
    * Omit for an unsigned zone: Unbound then caches without validating (answers carry no AD bit).
    */
   trustAnchorFile?: string;
+  /**
+   * More stub zones beside `zone`, e.g. a delegated child under a signed parent: with the
+   * parent's trust anchor Unbound then validates the child through the DS at the parent.
+   */
+  stubs?: { zone: string; servers: Endpoint[] }[];
 }
 
 export interface UnboundHandle {
@@ -68,9 +73,11 @@ export async function startUnbound(t: HarnessContext, opts: UnboundOptions): Pro
     ...(opts.trustAnchorFile ? unboundTrustAnchors(readFileSync(opts.trustAnchorFile, 'utf8')) : []),
     'remote-control:',
     '  control-enable: no',
-    'stub-zone:',
-    `  name: "${zone}"`,
-    ...opts.servers.map((s) => `  stub-addr: ${s.host}@${s.port}`),
+    ...[{ zone, servers: opts.servers }, ...(opts.stubs ?? [])].flatMap((stub) => [
+      'stub-zone:',
+      `  name: "${absolute(stub.zone)}"`,
+      ...stub.servers.map((s) => `  stub-addr: ${s.host}@${s.port}`),
+    ]),
     '',
   ].join('\n');
   const confPath = join(tempDir, 'unbound.conf');
