@@ -3,6 +3,7 @@
 // 4034 §3.1.5); the zone is signed and its chain of trust validates (DS at the parent → DNSKEY →
 // RRSIG), checked through the configured validating resolver (AD bit, RFC 4035 §3.2.3).
 import { formatRdata, rdataType, type DnsRecord, type RecordType } from '../core/rdata.js';
+import { UnavailableError } from '../errors.js';
 import { containsAll } from '../core/state-records.js';
 import { formatHostPort, parseHostPort } from '../io/host-port.js';
 import { groupByZone } from '../rollover/records.js';
@@ -118,6 +119,9 @@ async function checkChain(ctx: CheckContext, id: string, zone: string, name: str
     if (answer.ad) findings.push({ severity: 'OK', id, check: 'chain', subject: name, message: `${type} validated by resolver ${configured} (AD)` });
     else if (needsDnssec) findings.push({ severity: 'CRITICAL', id, check: 'chain', subject: name, message: `resolver ${configured} did not validate ${name} ${type} (no AD): DANE clients treat it as insecure` });
   } catch (err) {
-    findings.push({ severity: 'CRITICAL', id, check: 'chain', subject: name, message: `validating resolver ${configured} failed for ${name} ${type}: ${(err as Error).message} (SERVFAIL means bogus)` });
+    // No answer says nothing about the chain (UNKNOWN); SERVFAIL from a validating resolver is its
+    // verdict "bogus" (RFC 4035 §5.5), the chain is broken (CRITICAL).
+    if (err instanceof UnavailableError) findings.push({ severity: 'UNKNOWN', id, check: 'chain', subject: name, message: `validating resolver ${configured} did not answer: ${err.message}` });
+    else findings.push({ severity: 'CRITICAL', id, check: 'chain', subject: name, message: `validating resolver ${configured} failed for ${name} ${type}: ${(err as Error).message} (SERVFAIL means bogus)` });
   }
 }

@@ -8,6 +8,7 @@ import type { DnsRecord } from '../core/rdata.js';
 import { fromStateRecords } from '../core/state-records.js';
 import { listEntryStates } from '../core/state.js';
 import { formatKeyType } from '../core/key-type.js';
+import { formatHostPort } from '../io/host-port.js';
 import { computeKeyTypes, readLiveKeyType, readRolloverKeyType } from '../kinds/tls/key-types.js';
 import { computeProbeTargets, probeEndpoints } from '../kinds/tls/probe.js';
 import { describeDays, type CheckContext } from './context.js';
@@ -59,14 +60,19 @@ async function checkEndpoints(ctx: CheckContext, id: string, served: Map<string,
     groups.set(key, g);
   }
   for (const g of groups.values()) {
+    // probeEndpoints answers in the order of its targets.
     const verdicts = await probeEndpoints(targets, g.records, { graceMs: 0, allParams: false, keyTypes });
-    for (const v of verdicts) {
-      for (const server of g.servers) ctx.m.tlsaMatch.push({ id, endpoint: v.target, server, match: v.ok });
-      const by = `RRset served by ${g.servers.join(', ')}`;
-      findings.push(v.ok
-        ? { severity: 'OK', id, check: 'endpoint', subject: v.target.split(' ')[0]!, endpoint: v.target, message: `matches the ${by}${keyTypes.length ? ` (${keyTypes.map(formatKeyType).join(', ')})` : ''}` }
-        : { severity: 'CRITICAL', id, check: 'endpoint', subject: v.target.split(' ')[0]!, endpoint: v.target, server: g.servers.join(','), message: `${v.detail}; not in the ${by}` });
-    }
+    verdicts.forEach((v, i) => {
+      const t = targets[i]!;
+      const endpoint = formatHostPort(t);
+      const types = keyTypes.length ? ` (${keyTypes.map(formatKeyType).join(', ')})` : '';
+      for (const server of g.servers) {
+        ctx.m.tlsaMatch.push({ id, endpoint, server, match: v.ok });
+        findings.push(v.ok
+          ? { severity: 'OK', id, check: 'endpoint', subject: t.owner, endpoint, server, message: `presents a chain matching the RRset served by ${server}${types}` }
+          : { severity: 'CRITICAL', id, check: 'endpoint', subject: t.owner, endpoint, server, message: `${v.detail} (RRset served by ${server}${types})` });
+      }
+    });
   }
 }
 

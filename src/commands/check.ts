@@ -2,7 +2,6 @@
 // blocked by one). Findings one per line (or --json), a node_exporter textfile (--prometheus), and
 // the monitoring-plugin exit codes 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN instead of sysexits.
 import { loadConfig } from '../config/load.js';
-import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { closeSession, openSession } from '../rollover/session.js';
 import { checkDkimEntry } from '../check/dkim.js';
@@ -25,7 +24,11 @@ export async function checkCommand(ctx: CommandContext): Promise<number> {
   const loaded = await loadConfig({ file: ctx.options.config, env: ctx.env, offline: true });
   for (const w of loaded.warnings) ctx.log.warn(w);
   const ids = [...loaded.config.certificates, ...loaded.config.dkim].map((e) => e.id);
-  if (ctx.options.id && !ids.includes(ctx.options.id)) throw new UsageError(`--id ${ctx.options.id}: no certificates[] or dkim[] entry has that id`);
+  if (ctx.options.id && !ids.includes(ctx.options.id)) {
+    // A monitoring plugin that cannot check says UNKNOWN (3), whatever went wrong.
+    ctx.out(`UNKNOWN ${ctx.options.id} --id: no certificates[] or dkim[] entry has that id (configured: ${ids.join(', ')})\n`);
+    return EXIT_CODES.UNKNOWN;
+  }
   // Read-only: no lock, dry-run semantics (nothing is ever written but the textfile).
   const s = await openSession({ ...ctx, options: { ...ctx.options, dryRun: true } }, loaded, { lock: false });
   const m: Measurements = { tlsaMatch: [], rrsigExpiry: [], certificateExpiry: [], durationSeconds: 0 };

@@ -77,7 +77,7 @@ const rollbacks: [string, Record<string, unknown>, RegExp][] = [
   // The endpoint is down: nothing proves the new certificate is served.
   ['probe endpoint down', { probe: { protocol: 'smtp', addresses: ['127.0.0.1:1'], grace: '1s' } }, /probe: mx\.example\.test 127\.0\.0\.1:1 \(smtp\) .*refused/i],
   // The operator points install at a file postfix does not read: reload succeeds, postfix keeps the old key.
-  ['wrong certificate served', { install: { combined: join(NOT_READ_DIR, 'not-read-by-postfix.pem') } }, /presents a certificate that matches none of the expected TLSA records/],
+  ['wrong certificate served', { install: { combined: join(NOT_READ_DIR, 'not-read-by-postfix.pem') } }, /presents SPKI [0-9a-f]{16}…, which matches none of the expected TLSA records/],
 ];
 
 for (const [name, entry, reason] of rollbacks) {

@@ -4,6 +4,8 @@ import { lookup } from 'node:dns/promises';
 import { networkInterfaces } from 'node:os';
 import type { CertificateEntry } from '../../config/schema.js';
 import { formatTlsaOwner, type TlsaRecord } from '../../core/tlsa.js';
+import { X509Certificate } from 'node:crypto';
+import { computeSpkiHash } from '../../core/certificate.js';
 import { onlyTlsa, type DnsRecord } from '../../core/rdata.js';
 import { computeTlsaMatch } from '../../core/tlsa-match.js';
 import { computeOwners } from '../../core/desired.js';
@@ -94,6 +96,16 @@ export interface ProbeEndpointsOptions {
 
 type ProbeModule = typeof import('../../io/probe.js');
 
+/** "SPKI 3f2a9c…" of the leaf a service presented (what an operator looks for in the RRset). */
+function describeLeaf(chain: Buffer[]): string {
+  if (!chain[0]) return 'no certificate';
+  try {
+    return `SPKI ${computeSpkiHash(new X509Certificate(chain[0]).publicKey.export({ type: 'spki', format: 'der' })).slice(0, 16)}…`;
+  } catch {
+    return 'an unreadable certificate';
+  }
+}
+
 /** One target, one key type (or none): probe until the chain matches, within the grace. */
 async function judgeTarget(io: ProbeModule, t: EndpointTarget, rdatas: TlsaRecord['rdata'][], keyType: KeyType | undefined, opts: ProbeEndpointsOptions): Promise<Omit<ProbeVerdict, 'target'>> {
   const accept = (chain: Buffer[]) => {
@@ -106,7 +118,7 @@ async function judgeTarget(io: ProbeModule, t: EndpointTarget, rdatas: TlsaRecor
     const seen = r.result.keyType;
     return r.accepted
       ? { ok: true, keyType: seen, detail: `presents a matching ${kind(seen)}certificate` }
-      : { ok: false, keyType: seen, detail: `presents a certificate that matches none of the expected TLSA records (${kind(seen)}certificate${keyType ? `, ${formatKeyType(keyType)} offered` : ''})` };
+      : { ok: false, keyType: seen, detail: `presents ${describeLeaf(r.result.chain)}, which matches none of the expected TLSA records (${kind(seen)}certificate${keyType ? `, ${formatKeyType(keyType)} offered` : ''})` };
   } catch (err) {
     let detail = (err as Error).message;
     if (keyType && /TLS handshake failed/.test(detail)) {
