@@ -59,7 +59,7 @@ export async function checkRRsets(ctx: CheckContext, id: string, type: RecordTyp
       }
     }));
   }
-  checkAgreement(ctx, id, served, want.pending);
+  checkAgreement(ctx, id, served, want.pending, formatHostPort(parseHostPort(s.loaded.config.dns.server, 53)!));
   return served;
 }
 
@@ -67,7 +67,7 @@ export async function checkRRsets(ctx: CheckContext, id: string, type: RecordTyp
  * RFC 6698 A.4: every server serves the same RRset; one that differs is stale (or ahead). Records
  * still propagating are left out: a server a little behind with those is a WARNING above.
  */
-function checkAgreement(ctx: CheckContext, id: string, served: ServedBy, pending: DnsRecord[]): void {
+function checkAgreement(ctx: CheckContext, id: string, served: ServedBy, pending: DnsRecord[], primary: string): void {
   const keyOf = (rs: DnsRecord[]) => rs.filter((r) => !containsAll(pending, [r])).map((r) => `${r.name} ${formatRdata(r.rdata)}`).sort().join('\n');
   const byZone = new Map<string, [string, string][]>();
   for (const [key, rs] of served) {
@@ -78,9 +78,11 @@ function checkAgreement(ctx: CheckContext, id: string, served: ServedBy, pending
     const counts = new Map<string, number>();
     for (const [, k] of list) counts.set(k, (counts.get(k) ?? 0) + 1);
     if (counts.size <= 1) continue;
-    const majority = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+    // The primary's copy is the reference (UPDATEs land there first); else what most serve.
+    const majority = list.find(([server]) => server === primary)?.[1] ?? [...counts].sort((a, b) => b[1] - a[1])[0]![0];
     for (const [server, k] of list.filter(([, k]) => k !== majority)) {
-      ctx.findings.push({ severity: 'CRITICAL', id, check: 'rrset', subject: zone, server, message: `${server} serves a different RRset than ${list.filter(([, x]) => x === majority).map(([s]) => s).join(', ')}: stale or diverged (${k.split('\n').filter(Boolean).length} vs ${majority.split('\n').filter(Boolean).length} records)` });
+      const than = list.some(([sv]) => sv === primary) ? 'the primary' : 'most servers';
+      ctx.findings.push({ severity: 'CRITICAL', id, check: 'rrset', subject: zone, server, message: `${server} serves a different RRset than ${than}: stale or diverged (${k.split('\n').filter(Boolean).length} vs ${majority.split('\n').filter(Boolean).length} records)` });
     }
   }
 }
