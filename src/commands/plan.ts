@@ -7,6 +7,7 @@ import { formatChangeJson, formatNsupdate, formatRecordJson, formatZoneLine } fr
 import type { Change } from '../providers/types.js';
 import { readCertificateInput } from './certificate-input.js';
 import type { CommandContext } from './context.js';
+import { listConfiguredZones } from '../config/schema.js';
 import { loadConfig } from '../config/load.js';
 import { computeAdditions } from '../core/plan.js';
 import { unionRecords } from '../core/state-records.js';
@@ -41,7 +42,7 @@ export async function planCommand(ctx: CommandContext): Promise<number> {
 
   if (!ctx.options.offline) {
     const { createProvider } = await import('../providers/registry.js');
-    const provider = createProvider(dns, loaded.key);
+    const provider = createProvider(dns, loaded.key, listConfiguredZones(loaded.config));
     const owners = [...new Set(computeCertificateRecords(entry, bundle, ttl).map((r) => r.name))];
     const existing = await provider.listRecords(owners);
     served = [...existing.values()].flatMap((rs) => rs.records.map((rdata) => ({ name: rs.name, ttl: 0, rdata })));

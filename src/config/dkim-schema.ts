@@ -77,6 +77,8 @@ export const dkimSchema = z.strictObject({
   keyGroup: z.string().min(1).optional(),
   keyMode: z.string().regex(/^0?[0-7]{3}$/, 'mode must be octal like "0600"').default('0600'),
   ttl: z.number().int().min(1).max(604800).optional(),
+  /** The zone the selector records are in (see dns.zone). */
+  zone: z.string().transform((s) => s.toLowerCase().replace(/\.$/, '')).optional(),
 });
 
 export type DkimEntry = z.output<typeof dkimSchema>;

@@ -58,6 +58,11 @@ const dnsSchema = z.strictObject({
   nameserverPort: port.default(53),
   ttl: z.number().int().min(1, 'ttl must be at least 1 second').max(604800, 'ttl above one week is not sensible for a rollover').default(3600),
   timeout: duration.default(5000),
+  /**
+   * The zone(s) the records live in, when known: no SOA lookup per name to find them (a name may
+   * sit in a delegated zone, so by default each base name is asked). Entries may name their own.
+   */
+  zone: z.union([domain, z.array(domain).min(1)]).optional(),
 });
 
 const rolloverSchema = z.strictObject({
@@ -120,6 +125,8 @@ const certificateSchema = z
    * served yet. Read only while the live certificate is unknown (adoption).
    */
   live: z.string().min(1).optional(),
+  /** The zone this entry's TLSA names are in (see dns.zone). */
+  zone: domain.optional(),
   /**
    * Next-key mode (RFC 7671 §8.1 "current + next"): publish the key the next renewal will use long
    * before it, so that renewal needs no wait. auto: the client's next key (acme.sh
@@ -175,6 +182,9 @@ export const configSchema = z
     if (c.certificates.length + c.dkim.length === 0) ctx.addIssue({ code: 'custom', path: ['certificates'], message: 'configure at least one certificate entry (or a dkim entry)' });
     // Ids name state entries, locks on work and command targets: unique across both kinds.
     const seen = new Map<string, string>();
+    for (const [i, e] of c.certificates.entries()) {
+      if (e.zone && !e.domains.every((d) => d === e.zone || d.endsWith(`.${e.zone}`))) ctx.addIssue({ code: 'custom', path: ['certificates', i, 'zone'], message: `zone ${e.zone} does not contain every domain of the entry (${e.domains.join(', ')})` });
+    }
     for (const [kind, list] of [['certificates', c.certificates], ['dkim', c.dkim]] as const) {
       list.forEach((entry, i) => {
         const prev = seen.get(entry.id.toLowerCase());
@@ -183,6 +193,12 @@ export const configSchema = z
       });
     }
   });
+
+/** Every zone the config names (dns.zone and the entries' zone): the provider's known zones. */
+export function listConfiguredZones(c: { dns: { zone?: string | string[] }; certificates: { zone?: string }[]; dkim: { zone?: string }[] }): string[] {
+  const global = c.dns.zone === undefined ? [] : Array.isArray(c.dns.zone) ? c.dns.zone : [c.dns.zone];
+  return [...new Set([...global, ...c.certificates.map((e) => e.zone), ...c.dkim.map((e) => e.zone)].filter((z): z is string => Boolean(z)))];
+}
 
 export type Config = z.output<typeof configSchema>;
 export type DnsConfig = Config['dns'];

@@ -43,7 +43,9 @@ export function encodeCanonicalName(name: string): Buffer {
  * appended verbatim (TLSA rdata holds no names).
  */
 export class WireWriter {
-  readonly #chunks: Buffer[] = [];
+  // One growing buffer, written in place: a 64 KiB UPDATE holds thousands of small fields, and a
+  // Buffer per field made formatting the main cost of publishing many records.
+  #buf = Buffer.allocUnsafe(1024);
   #length = 0;
   readonly #offsets = new Map<string, number>(); // lowercase suffix "a.b.c" → offset
 
@@ -51,27 +53,39 @@ export class WireWriter {
     return this.#length;
   }
 
+  #reserve(n: number): number {
+    if (this.#length + n > this.#buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#length + n));
+      this.#buf.copy(bigger, 0, 0, this.#length);
+      this.#buf = bigger;
+    }
+    const at = this.#length;
+    this.#length += n;
+    return at;
+  }
+
+  // #reserve may replace #buf: take the position first, then the (new) buffer.
   append(bytes: Buffer): void {
-    this.#chunks.push(bytes);
-    this.#length += bytes.length;
+    const at = this.#reserve(bytes.length);
+    bytes.copy(this.#buf, at);
   }
 
   u16(v: number): void {
-    const b = Buffer.alloc(2);
-    b.writeUInt16BE(v);
-    this.append(b);
+    const at = this.#reserve(2);
+    this.#buf.writeUInt16BE(v, at);
   }
 
   u32(v: number): void {
-    const b = Buffer.alloc(4);
-    b.writeUInt32BE(v);
-    this.append(b);
+    const at = this.#reserve(4);
+    this.#buf.writeUInt32BE(v, at);
   }
 
   writeName(name: string, compress = true): void {
-    const labels = labelsOf(name.toLowerCase());
+    const lower = name.toLowerCase();
+    const labels = labelsOf(lower);
+    // Suffix i is the name from its i-th label on: "a.b.c", "b.c", "c" (no trailing dot).
+    let suffix = labels.join('.');
     for (let i = 0; i < labels.length; i++) {
-      const suffix = labels.slice(i).join('.');
       const at = this.#offsets.get(suffix);
       if (compress && at !== undefined) {
         this.u16(0xc000 | at);
@@ -79,15 +93,20 @@ export class WireWriter {
       }
       // Pointers hold 14 bits: only offsets below 16384 can be targets.
       if (this.#length < 0x4000 && !this.#offsets.has(suffix)) this.#offsets.set(suffix, this.#length);
-      const b = Buffer.from(labels[i]!, 'ascii');
-      if (b.length === 0 || b.length > 63) throw new RangeError(`bad DNS label in ${JSON.stringify(name)}`);
-      this.append(Buffer.concat([Buffer.from([b.length]), b]));
+      const label = labels[i]!;
+      const len = Buffer.byteLength(label, 'ascii');
+      if (len === 0 || len > 63) throw new RangeError(`bad DNS label in ${JSON.stringify(name)}`);
+      const pos = this.#reserve(1 + len);
+      this.#buf[pos] = len;
+      this.#buf.write(label, pos + 1, 'ascii');
+      suffix = suffix.slice(label.length + 1);
     }
-    this.append(Buffer.from([0]));
+    const end = this.#reserve(1);
+    this.#buf[end] = 0;
   }
 
   toBuffer(): Buffer {
-    return Buffer.concat(this.#chunks, this.#length);
+    return Buffer.from(this.#buf.subarray(0, this.#length));
   }
 }
 

@@ -7,10 +7,10 @@ import { parseHostPort, type HostPort } from '../io/host-port.js';
 import { createRfc2136Provider } from './rfc2136/index.js';
 import type { DnsProvider } from './types.js';
 
-type Factory = (config: DnsConfig, key: TsigKey) => DnsProvider;
+type Factory = (config: DnsConfig, key: TsigKey, zones: string[]) => DnsProvider;
 
 const PROVIDERS: Record<DnsConfig['provider'], Factory> = {
-  rfc2136: (config, key) => createRfc2136Provider({ server: parseServer(config.server), key, timeoutMs: config.timeout }),
+  rfc2136: (config, key, zones) => createRfc2136Provider({ server: parseServer(config.server), key, timeoutMs: config.timeout, zones }),
 };
 
 /** `dns.server` as host and port; port 53 when absent. */
@@ -20,8 +20,9 @@ export function parseServer(text: string): HostPort {
   return hp;
 }
 
-export function createProvider(config: DnsConfig, key: TsigKey): DnsProvider {
+/** `zones`: the zones the config names (listConfiguredZones): names inside them need no zone lookup. */
+export function createProvider(config: DnsConfig, key: TsigKey, zones: string[] = []): DnsProvider {
   const factory = PROVIDERS[config.provider];
   if (!factory) throw new ConfigError(`dns.provider: unknown provider ${JSON.stringify(config.provider)} (known: ${Object.keys(PROVIDERS).join(', ')})`);
-  return factory(config, key);
+  return factory(config, key, zones);
 }

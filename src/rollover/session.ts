@@ -1,7 +1,7 @@
 // One run's working set: config, the locked state store, lazily created DNS provider and resolver,
 // the clock, and the event log. Steps in this folder take a Session and one rollover.
 import type { LoadedConfig } from '../config/load.js';
-import type { CertificateEntry } from '../config/schema.js';
+import { listConfiguredZones, type CertificateEntry } from '../config/schema.js';
 import type { DkimEntry } from '../config/dkim-schema.js';
 
 export type CredentialKindName = 'tls' | 'dkim';
@@ -68,7 +68,7 @@ export async function openSession(ctx: CommandContext, loaded: LoadedConfig, opt
     policy: config.rollover, // the config's rollover section is the policy, field for field
     now: ctx.now,
     provider: () =>
-      (provider ??= import('../providers/registry.js').then((m) => m.createProvider(config.dns, loaded.key))),
+      (provider ??= import('../providers/registry.js').then((m) => m.createProvider(config.dns, loaded.key, listConfiguredZones(config)))),
     resolver: () => (resolver ??= import('../io/resolver.js').then((m) => m.createResolver({ timeoutMs: config.dns.timeout }))),
     nameservers(zone) {
       let p = nsCache.get(zone);

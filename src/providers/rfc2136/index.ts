@@ -22,6 +22,8 @@ export interface Rfc2136Options {
   /** Largest signed message; tests lower it to exercise splitting. Default 65535. */
   maxMessageBytes?: number;
   resolver?: Resolver;
+  /** Zones known from the config (dns.zone): a name inside one needs no SOA lookup. */
+  zones?: string[];
 }
 
 export function createRfc2136Provider(opts: Rfc2136Options): DnsProvider {
@@ -33,7 +35,13 @@ export function createRfc2136Provider(opts: Rfc2136Options): DnsProvider {
   const snapshot = new Map<string, Rdata[]>();
   const zoneOf = new Map<string, Promise<string>>();
 
+  // Longest first: a name in a delegated child zone the config names is in the child.
+  const known = [...new Set((opts.zones ?? []).map(formatAbsoluteName))].sort((a, b) => b.length - a.length);
+
   function findZone(name: string): Promise<string> {
+    const abs = formatAbsoluteName(name);
+    const configured = known.find((z) => abs === z || abs.endsWith(`.${z}`));
+    if (configured) return Promise.resolve(configured);
     // "_25._tcp.mx.example.com." is in the zone of "mx.example.com." (nobody delegates at _tcp):
     // one SOA lookup per base name serves every port of it.
     const qname = formatAbsoluteName(name).replace(/^(_[^.]+\.)+/, '');
@@ -59,7 +67,14 @@ export function createRfc2136Provider(opts: Rfc2136Options): DnsProvider {
   }
 
   function sendUpdate(m: UpdateMessage, what: string): Promise<Buffer> {
-    const unsigned = formatUpdateMessage({ ...m, id: randomInt(0x10000) });
+    const id = randomInt(0x10000);
+    let unsigned: Buffer;
+    if (m.wire) {
+      unsigned = Buffer.from(m.wire);
+      unsigned.writeUInt16BE(id, 0); // the ID is the first header field (RFC 1035 §4.1.1)
+    } else {
+      unsigned = formatUpdateMessage({ ...m, id });
+    }
     return sendSignedUpdate(opts.server, opts.key, unsigned, { timeoutMs: opts.timeoutMs, retries, now, what });
   }
 

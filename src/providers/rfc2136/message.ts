@@ -24,6 +24,8 @@ export interface UpdateMessage {
   zone: string;
   prerequisites: Prerequisite[];
   updates: UpdateOp[];
+  /** Already formatted with id 0 (the splitter checks sizes on it): the sender sets the id. */
+  wire?: Buffer;
 }
 
 /** OPCODE=UPDATE lives in bits 11–14 of the flags word (RFC 2136 §2.2); QR=0, no other flags. */

@@ -5,6 +5,7 @@ import { rdataType, sameRdata, type Rdata, type RecordType } from '../../core/rd
 import { UnsafePlanError } from '../../errors.js';
 import type { Change } from '../types.js';
 import { formatUpdateMessage, type Prerequisite, type UpdateMessage, type UpdateOp } from './message.js';
+import { txtStrings } from '../../core/rdata.js';
 
 /** The RRsets as last read, by snapshotKey(name, type); RRsets never read get no prerequisite. */
 export type Snapshot = Map<string, Rdata[]>;
@@ -56,49 +57,73 @@ function buildMessage(zone: string, ops: UpdateOp[], state: Snapshot): UpdateMes
   return { id: 0, zone, prerequisites: computePrerequisites(ops, state), updates: ops };
 }
 
+/** Bytes of a name written in full before the zone's labels: its own labels, then a pointer to the zone (RFC 1035 §4.1.4). */
+function prefixBound(name: string, zone: string): number {
+  if (name === zone) return 2;
+  const prefix = name.endsWith(`.${zone}`) ? name.slice(0, name.length - zone.length - 1) : name.replace(/\.$/, '');
+  return Buffer.byteLength(prefix, 'ascii') + 1 + 2; // label length octets + text = prefix + 1, then the pointer
+}
+
+/** RDATA bytes (without RDLENGTH): TLSA 3 + the data (RFC 6698 §2.1); TXT a length octet per string. */
+const rdataBytes = (rdata: Rdata): number => ('text' in rdata ? txtStrings(rdata).reduce((n, b) => n + 1 + b.length, 0) : 3 + rdata.data.length / 2);
+
 /**
  * Split a zone's changes into messages of at most `maxBytes` unsigned bytes (the caller subtracts
  * the TSIG record's size). Creates come before deletes, so if a later message fails the earlier
  * ones have only added records: a partial application leaves extra records, never missing ones.
- * Each message is as full as it can be (search on the count; size grows with it), so the number of messages is
- * minimal for this order. Message ids are left 0 for the sender to fill in.
+ * Sizes are added up op by op, each from an upper bound that follows the writer's compression:
+ * a name costs its labels plus a pointer to the zone, or 2 bytes once it stands in full at an
+ * offset a pointer can reach (< 16384) — which only prerequisites, written first and never moved
+ * by later ones, are sure to. Each message is formatted once, to check the bound held.
  */
 export function computeUpdateMessages(zone: string, changes: Change[], snapshot: Snapshot, maxBytes: number): UpdateMessage[] {
   const ops = [...changes.filter((c) => c.op === 'create'), ...changes.filter((c) => c.op === 'delete')].map(toOp);
   const state: Snapshot = new Map(snapshot);
   const messages: UpdateMessage[] = [];
-  let start = 0;
-  while (start < ops.length) {
-    const remaining = ops.length - start;
-    const size = (n: number): number => formatUpdateMessage(buildMessage(zone, ops.slice(start, start + n), state)).length;
-    const base = size(0);
-    let lo = 1;
-    let sLo = size(1);
-    if (sLo > maxBytes) throw new UnsafePlanError(`the change to ${ops[start]!.name} alone does not fit in one DNS message of ${maxBytes} bytes`);
-    // Formatting is the cost, and size grows almost linearly with the count: extrapolate from the
-    // bytes per op seen so far, then interpolate between a fitting and a too-large count. A few
-    // formats find the largest count that fits, where bisection needed a dozen.
-    let hi = 0; // 0: no too-large count seen yet
-    let sHi = 0;
-    for (let step = 1; lo < remaining && (hi === 0 || hi - lo > 1); step++) {
-      let n: number;
-      if (hi === 0) n = Math.min(remaining, Math.floor(lo + (maxBytes - sLo) / ((sLo - base) / lo)));
-      else if (step % 3 === 0) n = (lo + hi) >> 1; // a bisection step now and then bounds the worst case
-      else n = lo + Math.floor(((maxBytes - sLo) * (hi - lo)) / (sHi - sLo));
-      n = Math.max(lo + 1, hi === 0 ? n : Math.min(n, hi - 1));
-      const sn = size(n);
-      if (sn <= maxBytes) {
-        lo = n;
-        sLo = sn;
-      } else {
-        hi = n;
-        sHi = sn;
-      }
-    }
-    const chunk = ops.slice(start, start + lo);
-    messages.push(buildMessage(zone, chunk, state));
+  const header = 12 + Buffer.byteLength(zone, 'ascii') + 1 + 4; // header, zone name, ZTYPE, ZCLASS
+  let chunk: UpdateOp[] = [];
+  let prereqBytes = 0;
+  let updateBytes = 0;
+  let rrsets = new Set<string>();
+  let targets = new Set<string>(); // names written in full below offset 16384
+  const flush = () => {
+    if (chunk.length === 0) return;
+    const m = buildMessage(zone, chunk, state);
+    const wire = formatUpdateMessage(m);
+    if (wire.length > maxBytes) throw new Error(`internal: an UPDATE of ${wire.length} bytes exceeds ${maxBytes} despite its size bound`);
+    messages.push({ ...m, wire });
     applyToSnapshot(state, chunk);
-    start += lo;
+    chunk = [];
+    prereqBytes = updateBytes = 0;
+    rrsets = new Set();
+    targets = new Set();
+  };
+  const nameCost = (name: string) => (targets.has(name) ? 2 : prefixBound(name, zone));
+  /** Bytes adding `op` costs now: its prerequisite the first time its RRset appears, and its own RR. */
+  const costOf = (op: UpdateOp, key: string): { prereq: number; update: number } => {
+    const known = rrsets.has(key) ? undefined : state.get(key);
+    let prereq = 0;
+    if (known !== undefined) {
+      const first = nameCost(op.name);
+      prereq = known.length === 0 ? first + 10 : known.reduce((n, r, i) => n + (i === 0 ? first : 2) + 10 + rdataBytes(r), 0);
+    }
+    const inPrereq = known !== undefined && header + prereqBytes < 0x4000;
+    return { prereq, update: (inPrereq || targets.has(op.name) ? 2 : prefixBound(op.name, zone)) + 10 + rdataBytes(op.rdata) };
+  };
+  for (const op of ops) {
+    const key = snapshotKey(op.name, rdataType(op.rdata));
+    let cost = costOf(op, key);
+    if (header + prereqBytes + updateBytes + cost.prereq + cost.update > maxBytes && chunk.length > 0) {
+      flush();
+      cost = costOf(op, key); // prerequisites now come from the state after the previous message
+    }
+    if (header + cost.prereq + cost.update > maxBytes) throw new UnsafePlanError(`the change to ${op.name} alone does not fit in one DNS message of ${maxBytes} bytes`);
+    if (cost.prereq > 0 && header + prereqBytes < 0x4000) targets.add(op.name);
+    chunk.push(op);
+    rrsets.add(key);
+    prereqBytes += cost.prereq;
+    updateBytes += cost.update;
   }
+  flush();
   return messages;
 }
