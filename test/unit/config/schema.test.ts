@@ -82,3 +82,11 @@ test('every problem is reported at once', () => {
   const text = formatZodIssues(configSchema.safeParse(raw).error!.issues);
   for (const p of ['certificates[0].ports[0]', 'dns.ttl', 'bogus']) assert.ok(text.includes(p), `${p} in ${text}`);
 });
+
+test('dns.zone (one or a list) and an entry zone that must contain the entry\'s domains', () => {
+  const ok = configSchema.parse({ ...base(), dns: { ...base().dns, zone: ['Example.COM.', 'example.net'] } });
+  assert.deepEqual(ok.dns.zone, ['example.com', 'example.net']);
+  const bad = configSchema.safeParse({ ...base(), certificates: [{ id: 'mx', domains: ['mx.example.com'], ports: [25], zone: 'example.org' }] });
+  assert.equal(bad.success, false);
+  assert.match(formatZodIssues(bad.error!.issues), /certificates\[0\]\.zone: zone example\.org does not contain every domain of the entry \(mx\.example\.com\)/);
+});

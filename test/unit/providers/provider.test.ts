@@ -122,3 +122,17 @@ test('checkAccess sends one empty signed UPDATE to the zone', () =>
     const m = parseMessage(parseTsig(updates()[0]!.wire)!.unsigned);
     assert.deepEqual([m.questions[0]!.name, m.header.ancount, m.header.nscount], ['example.com.', 0, 0]);
   }));
+
+test('dns.zone: a name inside a configured zone needs no SOA lookup (the longest zone wins); others are still asked', async () => {
+  const fake = await startFakeDns(() => undefined); // silent: any lookup would time out
+  try {
+    const p = createRfc2136Provider({ server: { host: '127.0.0.1', port: fake.port }, key, timeoutMs: 300, retries: 0, zones: ['example.com', 'sub.example.com'] });
+    assert.equal(await p.findZone('_25._tcp.mx.example.com.'), 'example.com.');
+    assert.equal(await p.findZone('_25._tcp.mx.sub.example.com.'), 'sub.example.com.', 'a configured delegated zone wins');
+    assert.equal(fake.requests.length, 0, 'no query for names inside configured zones');
+    await assert.rejects(p.findZone('_25._tcp.mx.example.org.'));
+    assert.ok(fake.requests.length > 0, 'a name outside every configured zone is looked up');
+  } finally {
+    await fake.close();
+  }
+});
