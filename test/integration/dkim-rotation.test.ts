@@ -6,7 +6,7 @@
 // control: it shows these counts catch a too-early switch and a too-early deletion.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireBinaries } from '../harness/binaries.js';
 import { dkimRigBinaries, startDkimFlow, startDkimRig } from '../harness/dkim-rig.js';
@@ -33,13 +33,19 @@ async function rotateTwice(t: TestContext, signer: SignerKind): Promise<void> {
   const signerConfig = signer === 'opendkim'
     ? { preset: 'opendkim', keyTable: rig.signerFiles.keyTable, signingTable: rig.signerFiles.signingTable, keyDir: rig.keyDir }
     : { preset: 'rspamd', selectorMap: rig.signerFiles.selectorMap, keyDir: rig.keyDir };
+  // The signer's own check after each switch (issue 12): opendkim-testkey compares the installed
+  // key with what the caching resolver fetches; its failure would roll the switch back.
+  const verifyLog = join(ws.dir, 'verify.log');
+  const verify = join(ws.dir, 'verify.sh');
+  writeFileSync(verify, `#!/bin/sh\nout=$(opendkim-testkey -d "$DANEHOOK_DKIM_DOMAIN" -s "$DANEHOOK_DKIM_SELECTOR" -k "$DANEHOOK_DKIM_KEY_FILE" -vvv -x ${rig.verifier.resolverConfPath} 2>&1)\necho "$DANEHOOK_DKIM_SELECTOR: $out" >> ${verifyLog}\necho "$out" | grep -q "key OK"\n`);
+  chmodSync(verify, 0o755);
   const config = ws.writeConfig({
     stateDir: ws.stateDir,
     dns: { server: servers[0], tsig: { name: 'danehook-key', keyFile: rig.bind.keyFilePath }, nameservers: servers, ttl: rig.ttl, timeout: '2s' },
     rollover: { delayFactor: 2, margin: `${MARGIN_S}s`, propagationTimeout: '60s' },
     dkim: [{
       id: 'mail', domain: rig.domain, selector: '{id}-{yyyy}{mm}{dd}', every: '1h', retain: `${RETAIN_S}s`, signer: signerConfig,
-      reload: rig.reloadSigner, keyOwner: rig.keyOwner.name, keyGroup: rig.keyOwner.name,
+      reload: rig.reloadSigner, verify: [verify], keyOwner: rig.keyOwner.name, keyGroup: rig.keyOwner.name,
     }],
   });
   const status = async () => JSON.parse((await runCli(['status', '--json', '--offline', '-c', config])).stdout).dkim[0];
@@ -86,6 +92,9 @@ async function rotateTwice(t: TestContext, signer: SignerKind): Promise<void> {
     assert.ok(cleaned - switched >= RETAIN_S * 1000, `${r.selector}: previous selector retired ${cleaned - switched} ms after the switch`);
     figures.push(`${r.selector} switch +${switched - propagated} ms, retire +${cleaned - switched} ms`);
   }
+  // opendkim-testkey passed after each switch, for the selector switched to.
+  const checked = readFileSync(verifyLog, 'utf8');
+  for (const sel of selectors) assert.match(checked, new RegExp(`^${sel}: [\\s\\S]*?key OK`, 'm'), `opendkim-testkey for ${sel}:\n${checked}`);
   // Only the selector in service is left.
   for (const server of serversOf(rig.bind)) {
     assert.deepEqual((await txtValues(server, `s0._domainkey.${rig.domain}.`)).values, [], 's0 retired');
