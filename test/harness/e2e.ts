@@ -178,6 +178,9 @@ export async function driveTimer(rig: Rig, opts: { intervalMs?: number; maxRuns?
     stop = true;
     await background;
   }
+  // One more look once the timer is done: under load a single slow observation can span the whole
+  // switch, and the end state must be among what was seen (switchWindow needs it).
+  observations.push(await observe(rig));
   assert.equal(phases.at(-1), 'cleaned', `phases seen: ${phases.join(' → ')}`);
   // Every observation: the key postfix presented is in every RRset; an empty RRset only on a server
   // that has not served one yet (no TLSA: no DANE), never once it did (an emptied RRset).
