@@ -97,6 +97,9 @@ for (const variant of ['B still published', 'B already propagated'] as const) {
     const rep = await monitor.stop();
     console.log(`crash-supersede (${variant}): samples=${rep.samples} violations=${rep.violations} presented=${rep.presentedSeen.length}`);
     assert.equal(rep.violations, 0, rep.details.join('\n'));
-    assert.deepEqual(rep.presentedSeen, [spki(a), spki(c)], 'B was never presented');
+    // What matters: B never reached a client. (That C is presented is checked above, directly; a
+    // monitor starved by a loaded machine may not have sampled after the switch.)
+    assert.ok(!rep.presentedSeen.includes(spki(b)), 'B was never presented');
+    assert.ok(rep.presentedSeen.every((x: string) => x === spki(a) || x === spki(c)), `only A and C were presented: ${rep.presentedSeen.join(', ')}`);
   });
 }
