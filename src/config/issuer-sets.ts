@@ -1,5 +1,5 @@
 // Read an entry's `issuers` item: a PEM file (one or more CA certificates) or the name of a set
-// shipped in data/issuers/ (sets.json lists its files). I/O at config load; errors name the path.
+// shipped in examples/issuers/ (sets.json lists its files). I/O at config load; errors name the path.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,8 +8,8 @@ import { dedupeIssuers, toIssuerCert, type IssuerCert } from '../core/issuers.js
 import { parsePemBlocks } from '../core/pem.js';
 import { formatIssuePath } from './issues.js';
 
-/** data/issuers/ of the package: two levels up from src/config/ and from dist/config/ alike. */
-export const ISSUER_DATA_DIR = fileURLToPath(new URL('../../data/issuers/', import.meta.url));
+/** examples/issuers/ of the package: two levels up from src/config/ and from dist/config/ alike. */
+export const ISSUER_DATA_DIR = fileURLToPath(new URL('../../examples/issuers/', import.meta.url));
 
 /** A bare lowercase word is a set name; anything else ("./letsencrypt", "/etc/x.pem") is a file. */
 const SET_NAME = /^[a-z][a-z0-9-]*$/;

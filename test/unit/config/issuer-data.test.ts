@@ -1,4 +1,4 @@
-// The shipped issuer sets (data/issuers/) re-verified independently: every certificate chains to
+// The shipped issuer sets (examples/issuers/) re-verified independently: every certificate chains to
 // ISRG Root X1 or X2 from the system's Mozilla store (openssl verify), is a valid CA now, and its
 // header comment (subject, notAfter, SPKI SHA-256) says what openssl reads from it.
 import { test } from 'node:test';
@@ -61,7 +61,7 @@ test('every shipped certificate verifies against the Mozilla ISRG roots and matc
         assert.equal(execFileSync('openssl', ['dgst', '-sha256', '-r'], { input: der }).toString().split(' ')[0], comment['SPKI SHA-256 (TLSA 2 1 1 data)'], where);
         const notAfter = new Date(openssl(['x509', '-in', certPath, '-noout', '-enddate']).replace('notAfter=', ''));
         assert.equal(notAfter.toISOString().replace('.000Z', 'Z'), comment.notAfter, where);
-        // Expired CAs mean the data is stale: drop retired sets (README in data/issuers/) when this fails.
+        // Expired CAs mean the data is stale: drop retired sets (README in examples/issuers/) when this fails.
         assert.ok(notAfter.getTime() > Date.now(), `${where} expired on ${comment.notAfter}`);
       }
     }
