@@ -5,7 +5,7 @@
 import { computeOwners, computeRequiredRecords, MAX_RECORDS_PER_NAME } from '../core/desired.js';
 import { isPending } from '../core/phases.js';
 import type { DnsRecord } from '../core/rdata.js';
-import { fromStateRecords } from '../core/state-records.js';
+import { containsAll, fromStateRecords } from '../core/state-records.js';
 import { listEntryStates } from '../core/state.js';
 import { formatKeyType } from '../core/key-type.js';
 import { formatHostPort } from '../io/host-port.js';
@@ -28,7 +28,7 @@ export async function checkTlsEntry(ctx: CheckContext, id: string): Promise<void
     ...x.rollovers.filter((r) => r.phase === 'staged' || r.phase === 'published').flatMap((r) => fromStateRecords(r.records)),
     ...fromStateRecords(x.next?.records ?? []),
   ]));
-  const must = at(computeRequiredRecords(s.state)).filter((r) => !pending.some((p) => p.name === r.name && JSON.stringify(p.rdata) === JSON.stringify(r.rdata)));
+  const must = at(computeRequiredRecords(s.state)).filter((r) => !containsAll(pending, [r]));
   const served = await checkRRsets(ctx, id, 'TLSA', names, { must, pending }, { needsDnssec: true });
 
   for (const name of names) {
@@ -38,7 +38,7 @@ export async function checkTlsEntry(ctx: CheckContext, id: string): Promise<void
   await checkEndpoints(ctx, id, served);
   checkLifecycle(ctx, id);
   if (entry.nextKey.mode !== 'off' && es.next?.phase === 'propagated') {
-    const missing = [...served].filter(([, rs]) => !fromStateRecords(es.next!.records).every((r) => rs.some((x) => x.name === r.name && JSON.stringify(x.rdata) === JSON.stringify(r.rdata))));
+    const missing = [...served].filter(([, rs]) => !containsAll(rs, fromStateRecords(es.next!.records)));
     for (const [server] of missing) findings.push({ severity: 'WARNING', id, check: 'next-key', subject: names[0]!, server, message: `${server} does not serve the next key's records (SPKI ${es.next.spki.slice(0, 16)}…): the next renewal would wait` });
   }
 }

@@ -4,15 +4,17 @@ import type { EntryShape } from './desired.js';
 import { computeOwners } from './desired.js';
 import { isPending } from './phases.js';
 import type { EntryState, NextKey } from './state.js';
-import { computeAssociation, parseTlsaParams, type TlsaRecord } from './tlsa.js';
+import { computeAssociation, parseTlsaParams, type TlsaParams, type TlsaRecord } from './tlsa.js';
 
 /**
  * The records a key can have before its certificate exists: selector 1 (SubjectPublicKeyInfo) of
  * the end entity, usages 3 and 1 (RFC 6698 §2.1.1–2.1.2). Selector 0 and usages 0/2 describe a
  * certificate, not a key: a renewal configured with them takes the delayed path for those records.
  */
+const describesKey = (p: TlsaParams | undefined): p is TlsaParams => p !== undefined && p.selector === 1 && (p.usage === 3 || p.usage === 1);
+
 export function computeNextKeyRecords(entry: EntryShape, spkiDer: Uint8Array, ttl: number): TlsaRecord[] {
-  const params = entry.tlsa.map((t) => parseTlsaParams(t)!).filter((p) => p.selector === 1 && (p.usage === 3 || p.usage === 1));
+  const params = entry.tlsa.map((t) => parseTlsaParams(t)).filter(describesKey);
   const rdatas = params.map((p) => ({ ...p, data: computeAssociation(new Uint8Array(), spkiDer, 1, p.matchingType) }));
   const unique = rdatas.filter((r, i) => rdatas.findIndex((o) => o.usage === r.usage && o.matchingType === r.matchingType) === i);
   return computeOwners(entry).flatMap((name) => unique.map((rdata) => ({ name, ttl, rdata })));
@@ -20,10 +22,7 @@ export function computeNextKeyRecords(entry: EntryShape, spkiDer: Uint8Array, tt
 
 /** Can this entry announce a next key at all (some parameter set describes the key alone)? */
 export function canAnnounceNextKey(entry: EntryShape): boolean {
-  return entry.tlsa.some((t) => {
-    const p = parseTlsaParams(t);
-    return p !== undefined && p.selector === 1 && (p.usage === 3 || p.usage === 1);
-  });
+  return entry.tlsa.some((t) => describesKey(parseTlsaParams(t)));
 }
 
 /** Served by every authoritative server for delayFactor × TTL + margin: a renewal with it goes live at once. */

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../../io/atomic-write.js';
 import { stagedPath } from '../../io/files.js';
 import { publishRollover } from '../../rollover/publish.js';
 import type { Session } from '../../rollover/session.js';
-import { describe, generateDkimKey, readDkimKey, stateKeyType } from './key.js';
+import { generateDkimKey, readDkimKey, stateKeyType } from './key.js';
 import { computeDkimRecord, computeSelector, formatDkimOwner, parseSelector } from './records.js';
 import { readSignerKey } from './signer.js';
 
@@ -44,7 +44,7 @@ export async function startRotation(s: Session, id: string, why: string): Promis
   const used = new Set([...es.rollovers.flatMap((r) => r.records), ...(es.live?.records ?? []), ...es.owned].map((r) => parseSelector(r.name)));
   const now = s.now();
   const selector = computeSelector(entry.selector, id, now, used);
-  const key = s.dryRun ? describe(generateDkimKey(entry.keyType).pem) : generateDkimKey(entry.keyType);
+  const key = generateDkimKey(entry.keyType);
   const ttl = entry.ttl ?? s.loaded.config.dns.ttl;
   const rolloverId = `${selector}-${now.getTime().toString(36)}`.slice(0, 63).replace(/[^a-z0-9-]/g, '-');
   const r: Rollover = {
