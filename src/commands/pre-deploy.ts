@@ -81,7 +81,7 @@ export async function preDeployCommand(ctx: CommandContext): Promise<number> {
       const provider = await s.provider();
       const resolver = await s.resolver();
       for (const zone of zones.keys()) {
-        await check(`${loaded.config.dns.server} accepts an empty UPDATE for ${zone} signed with key "${loaded.key.name}"`, () => provider.checkAccess(zone));
+        await check(`${provider.identity} may write zone ${zone}`, () => provider.checkAccess(zone));
         let servers: Awaited<ReturnType<typeof s.nameservers>> = [];
         await check(`authoritative servers of ${zone} found`, async () => {
           servers = await s.nameservers(zone);

@@ -2,16 +2,7 @@
 // `every`, the old selector kept `retain` for mail in flight, then deleted or revoked (RFC 6376
 // §3.6.1: an empty p=). The signer is OpenDKIM (KeyTable/SigningTable), rspamd (selector/path maps) or custom.
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
-
-const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const ms = parseDuration(v);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(v)} (use e.g. "90d", "7d", "12h")` });
-    return z.NEVER;
-  }
-  return ms;
-});
+import { duration } from './zod-fields.js';
 
 const path = z.string().min(1).refine((p) => p.startsWith('/'), { message: 'give an absolute path' });
 const argv = z.array(z.string().min(1)).min(1, 'give the command as a list: ["systemctl", "reload", "opendkim"]');

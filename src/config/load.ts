@@ -1,12 +1,12 @@
 // Find, read and validate the configuration (cosmiconfig restricted to YAML/JSON: a root hook must
-// never execute config code), then resolve the TSIG secret. Every failure is a ConfigError (78).
-import { readFileSync, statSync } from 'node:fs';
+// never execute config code), then resolve the provider's secret. Every failure is a ConfigError (78).
+import { statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { cosmiconfig, defaultLoaders } from 'cosmiconfig';
 import { ConfigError } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
 import { formatZodIssues } from './issues.js';
-import { decodeSecret, parseBindKeyFile, TsigKey, type TsigAlgorithm } from './tsig-key.js';
+import { resolveProviderSecret, type ProviderSecret } from './provider-secret.js';
 
 export const SYSTEM_CONFIG_DIR = '/etc/danehook';
 const SEARCH_PLACES = ['config.yaml', 'config.yml', 'config.json'];
@@ -15,7 +15,8 @@ const ALLOWED_EXTENSIONS = new Set(['.yaml', '.yml', '.json', '']);
 export interface LoadedConfig {
   config: Config;
   path: string;
-  key: TsigKey;
+  /** The chosen provider's credential (TSIG key or API key), resolved at load: a missing one is 78 before anything runs. */
+  secret: ProviderSecret;
   warnings: string[];
 }
 
@@ -51,65 +52,6 @@ async function readRaw(file: string | undefined, systemDir: string): Promise<{ r
   }
 }
 
-function warnIfExposed(path: string, what: string, warnings: string[]): void {
-  try {
-    const mode = statSync(path).mode;
-    if (mode & 0o004) warnings.push(`${what} ${path} is readable by every user (mode ${(mode & 0o777).toString(8)}); chmod o-r it`);
-    if (mode & 0o002) warnings.push(`${what} ${path} is writable by every user (mode ${(mode & 0o777).toString(8)}); chmod o-w it`);
-  } catch {
-    /* reported by the reader */
-  }
-}
-
-function readSecretText(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : `cannot be read (${code})`;
-    throw new ConfigError(`${what} ${path} ${why}`);
-  }
-}
-
-/** Resolve the TSIG key from keyFile, secretFile or $DANEHOOK_TSIG_SECRET (in that order). */
-export function resolveTsigKey(config: Config, raw: unknown, env: NodeJS.ProcessEnv, warnings: string[]): TsigKey {
-  const tsig = config.dns.tsig;
-  if (tsig.keyFile) {
-    const text = readSecretText(tsig.keyFile, 'dns.tsig.keyFile');
-    warnIfExposed(tsig.keyFile, 'TSIG key file', warnings);
-    const keys = parseBindKeyFile(text);
-    if (keys.length === 0) throw new ConfigError(`dns.tsig.keyFile ${tsig.keyFile} holds no key { algorithm ...; secret "..."; } block`);
-    const found = keys.find((k) => k.name === tsig.name);
-    if (!found) throw new ConfigError(`dns.tsig.keyFile ${tsig.keyFile} has no key named "${tsig.name}" (found: ${keys.map((k) => k.name).join(', ')})`);
-    const algorithm = found.algorithm.replace(/\.$/, '');
-    if (!['hmac-sha256', 'hmac-sha384', 'hmac-sha512', 'hmac-sha1'].includes(algorithm)) {
-      throw new ConfigError(`dns.tsig.keyFile: key "${found.name}" uses algorithm ${algorithm}; use hmac-sha256, hmac-sha384, hmac-sha512 or hmac-sha1`);
-    }
-    const rawAlg = (raw as { dns?: { tsig?: { algorithm?: unknown } } })?.dns?.tsig?.algorithm;
-    if (rawAlg !== undefined && rawAlg !== algorithm) {
-      throw new ConfigError(`dns.tsig.algorithm is ${String(rawAlg)} but key "${found.name}" in ${tsig.keyFile} is ${algorithm}`);
-    }
-    const secret = decodeSecret(found.secret);
-    if (!secret) throw new ConfigError(`dns.tsig.keyFile ${tsig.keyFile}: the secret of key "${found.name}" is not valid base64`);
-    return new TsigKey(tsig.name, algorithm as TsigAlgorithm, secret);
-  }
-  let text: string;
-  let source: string;
-  if (tsig.secretFile) {
-    text = readSecretText(tsig.secretFile, 'dns.tsig.secretFile');
-    warnIfExposed(tsig.secretFile, 'TSIG secret file', warnings);
-    source = `dns.tsig.secretFile ${tsig.secretFile}`;
-  } else if (env.DANEHOOK_TSIG_SECRET) {
-    text = env.DANEHOOK_TSIG_SECRET;
-    source = '$DANEHOOK_TSIG_SECRET';
-  } else {
-    throw new ConfigError('no TSIG secret: set dns.tsig.secretFile or dns.tsig.keyFile, or export DANEHOOK_TSIG_SECRET');
-  }
-  const secret = decodeSecret(text);
-  if (!secret) throw new ConfigError(`${source}: the TSIG secret is not valid base64`);
-  return new TsigKey(tsig.name, tsig.algorithm, secret);
-}
-
 /** Load and validate: --config FILE, else $DANEHOOK_CONFIG, else /etc/danehook/config.{yaml,yml,json}. */
 export async function loadConfig(opts: { file?: string; env: NodeJS.ProcessEnv; systemDir?: string; offline?: boolean }): Promise<LoadedConfig> {
   const file = opts.file ?? (opts.env.DANEHOOK_CONFIG || undefined);
@@ -139,16 +81,16 @@ export async function loadConfig(opts: { file?: string; env: NodeJS.ProcessEnv; 
   if (opts.offline) {
     // Nothing will be sent (plan --offline): a missing secret is only an error if something asks for it.
     try {
-      return { config, path, key: resolveTsigKey(config, raw, opts.env, warnings), warnings };
+      return { config, path, secret: resolveProviderSecret(config, raw, opts.env, warnings), warnings };
     } catch (err) {
       return {
         config, path, warnings,
-        get key(): TsigKey {
+        get secret(): ProviderSecret {
           throw err;
         },
       };
     }
   }
-  const key = resolveTsigKey(config, raw, opts.env, warnings);
-  return { config, path, key, warnings };
+  const secret = resolveProviderSecret(config, raw, opts.env, warnings);
+  return { config, path, secret, warnings };
 }

@@ -1,29 +1,14 @@
 // The configuration schema (zod, strict): the single source of defaults and validation rules.
 // Unknown keys are errors; every message names its path. See DESIGN.md "Configuration".
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { duration, hostPort } from './zod-fields.js';
+import { powerdnsSchema } from '../providers/powerdns/config.js';
+import { execSchema } from '../providers/exec/config.js';
 import { parseTlsaParams } from '../core/tlsa.js';
-import { parseHostPort } from '../io/host-port.js';
 import { applyPreset } from './presets.js';
 import { DEFAULT_STATE_DIR, ROLLOVER_DEFAULTS as D } from './defaults.js';
 import { dkimSchema } from './dkim-schema.js';
 import { isTrustAnchorUsage, type IssuerCert } from '../core/issuers.js';
-
-const duration = z
-  .union([z.number(), z.string()])
-  .transform((v, ctx) => {
-    const ms = parseDuration(v);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(v)} (use e.g. "30s", "5m", "1h")` });
-      return z.NEVER;
-    }
-    return ms;
-  });
-
-/** "host:port", "[v6]:port", or a bare host (port 53); the one parser lives in io/host-port.ts. */
-const hostPort = z.string().refine((s) => parseHostPort(s, 53) !== undefined, {
-  message: 'expected "host:port" or "[ipv6]:port" with port 1-65535',
-});
 
 const port = z.number().int().min(1, 'port must be 1-65535').max(65535, 'port must be 1-65535');
 
@@ -50,20 +35,35 @@ const tsigSchema = z
   })
   .refine((t) => !(t.secretFile && t.keyFile), { message: 'give either secretFile or keyFile, not both' });
 
-const dnsSchema = z.strictObject({
-  provider: z.literal('rfc2136').default('rfc2136'),
-  server: hostPort,
-  tsig: tsigSchema,
-  nameservers: z.union([z.literal('auto'), z.array(hostPort).min(1)]).default('auto'),
-  nameserverPort: port.default(53),
-  ttl: z.number().int().min(1, 'ttl must be at least 1 second').max(604800, 'ttl above one week is not sensible for a rollover').default(3600),
-  timeout: duration.default(5000),
-  /**
-   * The zone(s) the records live in, when known: no SOA lookup per name to find them (a name may
-   * sit in a delegated zone, so by default each base name is asked). Entries may name their own.
-   */
-  zone: z.union([domain, z.array(domain).min(1)]).optional(),
-});
+// Each provider has its own section named after it (providers/<name>/config.ts); exactly the chosen
+// one must be present, so a forgotten `provider:` line cannot silently fall back to another.
+const PROVIDER_SECTIONS = { rfc2136: 'tsig', powerdns: 'powerdns', exec: 'exec' } as const;
+
+const dnsSchema = z
+  .strictObject({
+    provider: z.enum(['rfc2136', 'powerdns', 'exec']).default('rfc2136'),
+    /** The primary's DNS address: nameserver discovery and the probe's address lookups ask it. */
+    server: hostPort,
+    tsig: tsigSchema.optional(),
+    powerdns: powerdnsSchema.optional(),
+    exec: execSchema.optional(),
+    nameservers: z.union([z.literal('auto'), z.array(hostPort).min(1)]).default('auto'),
+    nameserverPort: port.default(53),
+    ttl: z.number().int().min(1, 'ttl must be at least 1 second').max(604800, 'ttl above one week is not sensible for a rollover').default(3600),
+    timeout: duration.default(5000),
+    /**
+     * The zone(s) the records live in, when known: no SOA lookup per name to find them (a name may
+     * sit in a delegated zone, so by default each base name is asked). Entries may name their own.
+     */
+    zone: z.union([domain, z.array(domain).min(1)]).optional(),
+  })
+  .superRefine((d, ctx) => {
+    for (const [provider, section] of Object.entries(PROVIDER_SECTIONS)) {
+      const present = d[section] !== undefined;
+      if (provider === d.provider && !present) ctx.addIssue({ code: 'custom', path: [section], message: `dns.provider is ${d.provider}: dns.${section} is required` });
+      if (provider !== d.provider && present) ctx.addIssue({ code: 'custom', path: [section], message: `dns.${section} belongs to provider ${provider}, but dns.provider is ${d.provider}` });
+    }
+  });
 
 const rolloverSchema = z.strictObject({
   delayFactor: z.number().min(2, 'delayFactor must be at least 2 (RFC 7671 §8.1: two TTLs)').max(100).default(D.delayFactor),
@@ -202,6 +202,6 @@ export function listConfiguredZones(c: { dns: { zone?: string | string[] }; cert
 
 export type Config = z.output<typeof configSchema>;
 export type DnsConfig = Config['dns'];
-export type TsigConfig = DnsConfig['tsig'];
+export type TsigConfig = NonNullable<DnsConfig['tsig']>;
 export type RolloverConfig = Config['rollover'];
 export type CertificateEntry = Config['certificates'][number];

@@ -34,6 +34,8 @@ export interface ApplyResult {
 
 export interface DnsProvider {
   readonly name: string;
+  /** Who writes, for messages: 'TSIG key "k" at 192.0.2.1:53', 'PowerDNS API http://…'. Never a secret. */
+  readonly identity: string;
   readonly capabilities: ProviderCapabilities;
   /** Current RRsets of `type` (default TLSA) at the primary, keyed by name. */
   listRecords(names: string[], type?: RecordType): Promise<Map<string, RRset>>;

@@ -45,7 +45,7 @@ export async function confirmApplied(s: Session, changes: Change[], windowMs = R
   }
   if (missing.length > 0) {
     throw new DnsRefusedError(
-      `the server acknowledged the UPDATE but did not apply ${missing.length} change(s) within ${windowMs / 1000}s, e.g. ${missing[0]!.op} ${missing[0]!.name} ${rdataType(missing[0]!.rdata)} ${formatRdata(missing[0]!.rdata)}; check the server's update policy for key "${s.loaded.key.name}"`,
+      `the server acknowledged the UPDATE but did not apply ${missing.length} change(s) within ${windowMs / 1000}s, e.g. ${missing[0]!.op} ${missing[0]!.name} ${rdataType(missing[0]!.rdata)} ${formatRdata(missing[0]!.rdata)}; check what ${provider.identity} may write`,
     );
   }
 }

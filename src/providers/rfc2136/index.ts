@@ -5,7 +5,7 @@ import type { TsigKey } from '../../config/tsig-key.js';
 import type { Rdata, RecordType } from '../../core/rdata.js';
 import { DnsProtocolError } from '../../errors.js';
 import { formatAbsoluteName, MAX_TCP_MESSAGE } from '../../io/dns-wire.js';
-import type { HostPort } from '../../io/host-port.js';
+import { formatHostPort, type HostPort } from '../../io/host-port.js';
 import { createResolver, type Resolver } from '../../io/resolver.js';
 import type { ApplyResult, Change, DnsProvider, Plan, RRset } from '../types.js';
 import { formatUpdateMessage, type UpdateMessage } from './message.js';
@@ -107,5 +107,5 @@ export function createRfc2136Provider(opts: Rfc2136Options): DnsProvider {
     await sendUpdate({ id: 0, zone, prerequisites: [], updates: [] }, `access check (empty UPDATE) for zone ${zone}`);
   }
 
-  return { name: 'rfc2136', capabilities: { atomicPerZone: true }, listRecords, apply, checkAccess, findZone };
+  return { name: 'rfc2136', identity: `TSIG key "${opts.key.name}" at ${formatHostPort(opts.server)}`, capabilities: { atomicPerZone: true }, listRecords, apply, checkAccess, findZone };
 }

@@ -40,8 +40,8 @@ test('keyFile: algorithm taken from the file; an explicit different one is an er
   writeFileSync(keyFile, execFileSync('tsig-keygen', ['-a', 'hmac-sha512', 'danehook-key']), { mode: 0o600 });
   writeFileSync(join(dir, 'kf.yaml'), yaml(`, keyFile: ${keyFile}`));
   const loaded = await loadConfig({ file: join(dir, 'kf.yaml'), env: {} });
-  assert.equal(loaded.key.algorithm, 'hmac-sha512');
-  assert.equal(loaded.key.secret().length, 64);
+  assert.equal(loaded.secret.tsig!.algorithm, 'hmac-sha512');
+  assert.equal(loaded.secret.tsig!.secret().length, 64);
   writeFileSync(join(dir, 'kf2.yaml'), yaml(`, keyFile: ${keyFile}, algorithm: hmac-sha256`));
   await assert.rejects(loadConfig({ file: join(dir, 'kf2.yaml'), env: {} }), /dns\.tsig\.algorithm is hmac-sha256 but key "danehook-key" in .* is hmac-sha512/);
 });
@@ -49,4 +49,21 @@ test('keyFile: algorithm taken from the file; an explicit different one is an er
 test('no secret anywhere is a configuration error naming the three sources', async () => {
   writeFileSync(join(dir, 'ns.yaml'), yaml());
   await assert.rejects(loadConfig({ file: join(dir, 'ns.yaml'), env: {} }), /no TSIG secret: set dns\.tsig\.secretFile or dns\.tsig\.keyFile, or export DANEHOOK_TSIG_SECRET/);
+});
+
+test('powerdns: API key from apiKeyFile, else $DANEHOOK_PDNS_API_KEY; none, empty or multi-line is a configuration error', async () => {
+  const pdns = (extra = '') => `dns:\n  provider: powerdns\n  server: 127.0.0.1:53\n  powerdns: { url: "http://127.0.0.1:8081"${extra} }\ncertificates:\n  - { id: mx, domains: [mx.example.com], ports: [25] }\n`;
+  writeFileSync(join(dir, 'p-env.yaml'), pdns());
+  assert.equal((await loadConfig({ file: join(dir, 'p-env.yaml'), env: { DANEHOOK_PDNS_API_KEY: 'from-env' } })).secret.apiKey, 'from-env');
+  await assert.rejects(loadConfig({ file: join(dir, 'p-env.yaml'), env: {} }), (e: unknown) => e instanceof ConfigError && e.exitCode === 78 && /no PowerDNS API key: set dns\.powerdns\.apiKeyFile or export DANEHOOK_PDNS_API_KEY/.test(e.message));
+  const keyFile = join(dir, 'api.key');
+  writeFileSync(keyFile, 'from-file\n', { mode: 0o600 });
+  writeFileSync(join(dir, 'p-file.yaml'), pdns(`, apiKeyFile: ${keyFile}`));
+  const loaded = await loadConfig({ file: join(dir, 'p-file.yaml'), env: { DANEHOOK_PDNS_API_KEY: 'from-env' } });
+  assert.equal(loaded.secret.apiKey, 'from-file'); // the file wins; its trailing newline is not part of the key
+  assert.equal(loaded.secret.tsig, undefined);
+  writeFileSync(keyFile, 'two\nlines\n');
+  await assert.rejects(loadConfig({ file: join(dir, 'p-file.yaml'), env: {} }), /apiKeyFile .* the API key is empty or spans several lines/);
+  writeFileSync(join(dir, 'p-missing.yaml'), pdns(`, apiKeyFile: ${join(dir, 'nope')}`));
+  await assert.rejects(loadConfig({ file: join(dir, 'p-missing.yaml'), env: {} }), /dns\.powerdns\.apiKeyFile .*nope does not exist/);
 });

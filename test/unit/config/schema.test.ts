@@ -14,7 +14,7 @@ test('minimal config gets the documented defaults', () => {
   const c = configSchema.parse(base());
   assert.equal(c.stateDir, '/var/lib/danehook');
   assert.equal(c.dns.provider, 'rfc2136');
-  assert.equal(c.dns.tsig.algorithm, 'hmac-sha256');
+  assert.equal(c.dns.tsig!.algorithm, 'hmac-sha256');
   assert.equal(c.dns.nameservers, 'auto');
   assert.equal(c.dns.nameserverPort, 53);
   assert.equal(c.dns.ttl, 3600);
@@ -36,19 +36,19 @@ test('durations, names and lists are normalised', () => {
   assert.equal(c.rollover.propagationTimeout, 7_200_000);
   assert.equal(c.rollover.cleanupDelay, 30_000);
   assert.deepEqual(c.certificates[0]!.domains, ['mx.example.com']);
-  assert.equal(c.dns.tsig.name, 'danehook-key');
+  assert.equal(c.dns.tsig!.name, 'danehook-key');
 });
 
 const invalid: [string, (c: Record<string, any>) => void, RegExp][] = [
   ['unknown top-level key', (c) => (c.stateDirectory = '/x'), /stateDirectory: unknown key/],
-  ['unknown nested key', (c) => (c.dns.tsig.secret = 'abc'), /dns\.tsig\.secret: unknown key/],
+  ['unknown nested key', (c) => (c.dns.tsig!.secret = 'abc'), /dns\.tsig\.secret: unknown key/],
   ['port 0', (c) => (c.certificates[0].ports = [0]), /certificates\[0\]\.ports\[0\]: port must be 1-65535/],
   ['port 70000', (c) => (c.certificates[0].ports = [25, 70000]), /certificates\[0\]\.ports\[1\]: port must be 1-65535/],
   ['port as string', (c) => (c.certificates[0].ports = ['25']), /certificates\[0\]\.ports\[0\]/],
   ['bad TLSA parameters', (c) => (c.certificates[0].tlsa = ['3 1 1', '3 1 9']), /certificates\[0\]\.tlsa\[1\]: TLSA parameters must be/],
   ['bad server', (c) => (c.dns.server = '127.0.0.1:99999'), /dns\.server: expected "host:port"/],
-  ['bad algorithm', (c) => (c.dns.tsig.algorithm = 'hmac-md5'), /dns\.tsig\.algorithm/],
-  ['both secretFile and keyFile', (c) => (c.dns.tsig.keyFile = '/k'), /either secretFile or keyFile/],
+  ['bad algorithm', (c) => (c.dns.tsig!.algorithm = 'hmac-md5'), /dns\.tsig\.algorithm/],
+  ['both secretFile and keyFile', (c) => (c.dns.tsig!.keyFile = '/k'), /either secretFile or keyFile/],
   ['ttl zero', (c) => (c.dns.ttl = 0), /dns\.ttl: ttl must be at least 1/],
   ['absurd ttl', (c) => (c.dns.ttl = 10_000_000), /dns\.ttl: ttl above one week/],
   ['delayFactor below RFC 7671', (c) => (c.rollover = { delayFactor: 1 }), /rollover\.delayFactor: delayFactor must be at least 2/],
