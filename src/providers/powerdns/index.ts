@@ -48,7 +48,7 @@ export function createPowerDnsProvider(opts: PowerDnsOptions): DnsProvider {
   const identity = `PowerDNS API ${opts.url} (server ${opts.serverId})`;
 
   /** The RRsets `keys` of `zone` as the API holds them now (absent ones empty). */
-  async function readRRsets(zone: string, keys: { name: string; type: RecordType }[]): Promise<Map<string, ApiRRset>> {
+  async function readRRsets(zone: string, keys: { name: string; type: RecordType }[]): Promise<{ rrsets: Map<string, ApiRRset>; kind: string }> {
     const path = zones.zonePath(zone);
     const what = (q: string) => `GET ${api.baseUrl}${path}${q}`;
     // 4.7 filters a zone GET by rrset_name + rrset_type (checked on 4.7.3): small reads for a few
@@ -64,7 +64,10 @@ export function createPowerDnsProvider(opts: PowerDnsOptions): DnsProvider {
     for (const d of details) {
       for (const r of d.rrsets) found.set(rrsetKey(r.name, r.type), { name: r.name, type: r.type as RecordType, ttl: r.records.length > 0 ? r.ttl : null, records: r.records });
     }
-    return new Map(keys.map(({ name, type }) => [rrsetKey(name, type), found.get(rrsetKey(name, type)) ?? { name, type, ttl: null, records: [] }]));
+    return {
+      rrsets: new Map(keys.map(({ name, type }) => [rrsetKey(name, type), found.get(rrsetKey(name, type)) ?? { name, type, ttl: null, records: [] }])),
+      kind: details[0]?.kind ?? '',
+    };
   }
 
   async function groupByZone<T>(items: T[], nameOf: (item: T) => string): Promise<Map<string, T[]>> {
@@ -82,7 +85,7 @@ export function createPowerDnsProvider(opts: PowerDnsOptions): DnsProvider {
     const unique = [...new Set(names.map(formatAbsoluteName))];
     const out = new Map<string, RRset>();
     for (const [zone, list] of await groupByZone(unique, (n) => n)) {
-      const read = await readRRsets(zone, list.map((name) => ({ name, type })));
+      const read = (await readRRsets(zone, list.map((name) => ({ name, type })))).rrsets;
       for (const name of list) {
         const rrset = read.get(rrsetKey(name, type))!;
         // A disabled record is not served: the core must not count on it.
@@ -112,8 +115,11 @@ export function createPowerDnsProvider(opts: PowerDnsOptions): DnsProvider {
     const keys = [...byRRset.values()].map((list) => ({ name: list[0]!.name, type: rdataType(list[0]!.rdata) }));
     for (let patches = 0; ; patches++) {
       const current = await readRRsets(zone, keys);
-      const rrsets = keys.flatMap(({ name, type }) => computeRRsetPatch(current.get(rrsetKey(name, type))!, byRRset.get(rrsetKey(name, type))!) ?? []);
-      if (rrsets.length === 0) return;
+      const rrsets = keys.flatMap(({ name, type }) => computeRRsetPatch(current.rrsets.get(rrsetKey(name, type))!, byRRset.get(rrsetKey(name, type))!) ?? []);
+      if (rrsets.length === 0) {
+        if (patches > 0 && /^(master|primary)$/i.test(current.kind)) await notifySecondaries(zone);
+        return;
+      }
       if (patches >= maxPatches) {
         const r = rrsets[0]!;
         throw new TemporaryError(
@@ -124,6 +130,15 @@ export function createPowerDnsProvider(opts: PowerDnsOptions): DnsProvider {
       await opts.beforePatch?.(zone, patches + 1);
       await api.request('PATCH', zones.zonePath(zone), `PATCH of zone ${zone} (${rrsets.length} RRset(s))`, { rrsets });
     }
+  }
+
+  /**
+   * Without this a primary zone's secondaries hear of an API change only at PowerDNS's next own
+   * check (2.8–3.0 s measured on 4.7.3; 1.0 s with it). A speed-up only: propagation is checked by
+   * DNS on every server anyway, so a failed NOTIFY request does not fail the write.
+   */
+  async function notifySecondaries(zone: string): Promise<void> {
+    await api.request('PUT', `${zones.zonePath(zone)}/notify`, `NOTIFY for zone ${zone}`).catch(() => undefined);
   }
 
   async function apply(plan: Plan): Promise<ApplyResult> {
