@@ -25,6 +25,8 @@ export interface PowerDnsOptions extends PowerDnsConfig {
   filteredReadLimit?: number;
   /** Test knob: runs between the fresh read and the PATCH (another writer's moment). */
   beforePatch?: (zone: string, attempt: number) => Promise<void>;
+  /** Test knob: runs after a PATCH, before the read that checks it (a stale writer's moment). */
+  afterPatch?: (zone: string, attempt: number) => Promise<void>;
 }
 
 const rrsetKey = (name: string, type: string) => `${name} ${type}`;
@@ -129,6 +131,7 @@ export function createPowerDnsProvider(opts: PowerDnsOptions): DnsProvider {
       }
       await opts.beforePatch?.(zone, patches + 1);
       await api.request('PATCH', zones.zonePath(zone), `PATCH of zone ${zone} (${rrsets.length} RRset(s))`, { rrsets });
+      await opts.afterPatch?.(zone, patches + 1);
     }
   }
 
