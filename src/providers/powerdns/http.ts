@@ -52,7 +52,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
         redirect: 'manual',
       });
     } catch (err) {
-      throw new UnavailableError(`PowerDNS API ${method} ${url} (${what}) failed: ${describeNetworkError(err)}`, { hint: 'is the PowerDNS webserver running with api=yes, and is dns.powerdns.url right?' });
+      throw new UnavailableError(`PowerDNS API ${method} ${url} (${what}) failed: ${describeNetworkError(err)}`, { hint: 'is the PowerDNS webserver running with api=yes, is dns.powerdns.url right, and is this host in webserver-allow-from (PowerDNS closes other connections without a reply)?' });
     }
     let text: string;
     try {
@@ -63,7 +63,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     const status = `HTTP ${res.status}`;
     if (res.status === 401 || res.status === 403) {
       throw new DnsRefusedError(`PowerDNS API ${method} ${url} (${what}) refused the API key: ${status}`, {
-        hint: 'check dns.powerdns.apiKeyFile / $DANEHOOK_PDNS_API_KEY against api-key in pdns.conf, and webserver-allow-from',
+        hint: 'check dns.powerdns.apiKeyFile / $DANEHOOK_PDNS_API_KEY against api-key in pdns.conf',
       });
     }
     if (res.status === 404) {
