@@ -81,7 +81,9 @@ export async function preDeployCommand(ctx: CommandContext): Promise<number> {
       const provider = await s.provider();
       const resolver = await s.resolver();
       for (const zone of zones.keys()) {
-        await check(`${provider.identity} may write zone ${zone}`, () => provider.checkAccess(zone));
+        await check(`${provider.identity} may write zone ${zone}`, async () => {
+          for (const w of (await provider.checkAccess(zone)) ?? []) ctx.log.warn(w);
+        });
         let servers: Awaited<ReturnType<typeof s.nameservers>> = [];
         await check(`authoritative servers of ${zone} found`, async () => {
           servers = await s.nameservers(zone);

@@ -41,8 +41,11 @@ export interface DnsProvider {
   listRecords(names: string[], type?: RecordType): Promise<Map<string, RRset>>;
   /** Apply a plan: one atomic write per zone. An empty plan writes nothing. */
   apply(plan: Plan): Promise<ApplyResult>;
-  /** Preflight: the server is reachable and accepts our credentials; writes nothing. */
-  checkAccess(zoneOf: string): Promise<void>;
+  /**
+   * Preflight: the server is reachable and accepts our credentials; writes nothing. May return
+   * warnings about the zone's setup (e.g. PowerDNS without SOA-EDIT-API) that do not stop a write.
+   */
+  checkAccess(zoneOf: string): Promise<void | string[]>;
   /** The zone apex a name belongs to (absolute, trailing dot). */
   findZone(name: string): Promise<string>;
 }

@@ -89,17 +89,31 @@ interface BindLike {
   primary: { host: string; port: number };
   secondary?: { host: string; port: number };
   keyFilePath: string;
+  /** PowerDNS started with `api: true` (test/harness/pdns.ts). */
+  api?: { url: string; keyFilePath: string };
 }
 
 /**
  * A danehook config for a harness DNS server: UPDATEs to the primary with the harness key, every
  * server (primary, secondary) listed as authoritative, one entry for mx.example.test port 25.
+ * `provider: 'powerdns'` writes through the server's HTTP API instead (`apiKeyFile` overrides
+ * the harness key file, e.g. with a wrong key).
  */
-export function bindConfig(ws: Workspace, bind: BindLike, entry: Record<string, unknown> = {}, opts: { ttl?: number; timeout?: string; rollover?: object } = {}): Record<string, any> {
+export function bindConfig(
+  ws: Workspace,
+  bind: BindLike,
+  entry: Record<string, unknown> = {},
+  opts: { ttl?: number; timeout?: string; rollover?: object; provider?: 'rfc2136' | 'powerdns'; apiKeyFile?: string } = {},
+): Record<string, any> {
   const servers = [bind.primary, ...(bind.secondary ? [bind.secondary] : [])].map((s) => `127.0.0.1:${s.port}`);
+  let credentials: Record<string, unknown> = { tsig: { name: 'danehook-key', keyFile: bind.keyFilePath } };
+  if (opts.provider === 'powerdns') {
+    if (!bind.api) throw new Error('bindConfig: provider powerdns needs startPowerDns(t, { api: true })');
+    credentials = { provider: 'powerdns', powerdns: { url: bind.api.url, apiKeyFile: opts.apiKeyFile ?? bind.api.keyFilePath } };
+  }
   return {
     stateDir: ws.stateDir,
-    dns: { server: servers[0], tsig: { name: 'danehook-key', keyFile: bind.keyFilePath }, nameservers: servers, ttl: opts.ttl ?? 2, timeout: opts.timeout ?? '2s' },
+    dns: { server: servers[0], ...credentials, nameservers: servers, ttl: opts.ttl ?? 2, timeout: opts.timeout ?? '2s' },
     rollover: { delayFactor: 2, ...(opts.rollover ?? {}) },
     certificates: [{ id: 'mx', domains: ['mx.example.test'], ports: [25], ...CLASSIC, ...entry }],
   };

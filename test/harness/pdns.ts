@@ -1,6 +1,7 @@
 // Real PowerDNS Authoritative (gsqlite3) on loopback with RFC 2136 enabled. By default a Lua update
 // policy lets only our TSIG key change only TLSA records; optional pdns secondary fed by NOTIFY.
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,10 +26,27 @@ export interface PowerDnsOptions extends ZoneOptions {
    * 'key-only': PowerDNS's built-in TSIG-ALLOW-DNSUPDATE check, which cannot restrict types.
    */
   policy?: 'tlsa-only' | 'key-only';
+  /**
+   * Enable the primary's HTTP API (api=yes, webserver on a free loopback port, a random key).
+   * The zone then gets SOA-EDIT-API DEFAULT (`soaEditApi: false` leaves it unset, as pdnsutil
+   * load-zone does: API changes then keep the serial and the secondary never sees them).
+   */
+  api?: boolean;
+  soaEditApi?: boolean;
+}
+
+export interface PowerDnsApi {
+  /** Base URL for dns.powerdns.url, e.g. "http://127.0.0.1:23456". */
+  url: string;
+  key: string;
+  /** The key alone in a 0600 file, for dns.powerdns.apiKeyFile. */
+  keyFilePath: string;
 }
 
 export interface PowerDnsHandle extends DnsServerHandle {
   pdnsutil(server: 'primary' | 'secondary', args: string[]): Promise<string>;
+  /** Set when started with `api: true`. */
+  api?: PowerDnsApi;
 }
 
 interface Setup {
@@ -68,6 +86,14 @@ export async function startPowerDns(t: HarnessContext, opts: PowerDnsOptions = {
     ? { name: 'secondary', port: await freePort(), dir: join(tempDir, 'secondary') }
     : undefined;
 
+  const api: PowerDnsApi | undefined = opts.api
+    ? { url: `http://127.0.0.1:${await freePort()}`, key: randomBytes(18).toString('base64url'), keyFilePath: join(tempDir, 'pdns-api.key') }
+    : undefined;
+  if (api) writeFileSync(api.keyFilePath, `${api.key}\n`, { mode: 0o600 });
+  const webserver = (s: Setup) =>
+    api && s.name === 'primary'
+      ? ['api=yes', `api-key=${api.key}`, 'webserver=yes', 'webserver-address=127.0.0.1', `webserver-port=${new URL(api.url).port}`, 'webserver-allow-from=127.0.0.1/32']
+      : ['webserver=no'];
   const conf = (s: Setup, extra: string[]) =>
     [
       'launch=gsqlite3',
@@ -78,7 +104,7 @@ export async function startPowerDns(t: HarnessContext, opts: PowerDnsOptions = {
       'disable-syslog=yes',
       'log-timestamp=yes',
       `socket-dir=${s.dir}`,
-      'webserver=no',
+      ...webserver(s),
       // metadata is changed while running (hold/release); no caching so changes apply at once
       'zone-metadata-cache-ttl=0',
       'cache-ttl=0',
@@ -121,6 +147,7 @@ export async function startPowerDns(t: HarnessContext, opts: PowerDnsOptions = {
   await pdnsutil('primary', ['set-kind', relativeName(zone), 'primary']);
   await pdnsutil('primary', ['set-meta', relativeName(zone), 'NOTIFY-DNSUPDATE', '1']);
   await pdnsutil('primary', ['set-meta', relativeName(zone), 'ALLOW-AXFR-FROM', '127.0.0.0/8']);
+  if (api && opts.soaEditApi !== false) await pdnsutil('primary', ['set-meta', relativeName(zone), 'SOA-EDIT-API', 'DEFAULT']);
   if (secondary) {
     await initDb(secondary);
     writeFileSync(join(secondary.dir, 'pdns.conf'), conf(secondary, ['secondary=yes', 'allow-notify-from=127.0.0.0/8', 'xfr-cycle-interval=1']));
@@ -141,7 +168,7 @@ export async function startPowerDns(t: HarnessContext, opts: PowerDnsOptions = {
       logPath: join(tempDir, `${s.name}.log`),
       cwd: s.dir,
       // An empty secondary answers but not authoritatively: any reply means it is up.
-      ready: s.name === 'primary' ? () => servesZone(ep(s), zone) : async () => (await dig(ep(s), zone, 'SOA')).status !== 'NO-REPLY',
+      ready: s.name === 'primary' ? async () => (await servesZone(ep(s), zone)) && (!api || (await apiAnswers(api))) : async () => (await dig(ep(s), zone, 'SOA')).status !== 'NO-REPLY',
     });
     if (s.name === 'secondary') {
       await pdnsControl(s, ['retrieve', relativeName(zone)]);
@@ -165,6 +192,7 @@ export async function startPowerDns(t: HarnessContext, opts: PowerDnsOptions = {
     tempDir,
     serial,
     pdnsutil,
+    ...(api ? { api } : {}),
     waitForSecondarySync,
     async stop() {
       await Promise.all(Object.values(daemons).map((d) => d?.stop()));
@@ -193,4 +221,14 @@ export async function startPowerDns(t: HarnessContext, opts: PowerDnsOptions = {
       if (!(await waitForSecondarySync())) throw new Error('pdns secondary did not catch up after release');
     },
   };
+}
+
+// The webserver starts a moment after the DNS listener: ready when the API answers with our key.
+async function apiAnswers(api: PowerDnsApi): Promise<boolean> {
+  try {
+    const res = await fetch(`${api.url}/api/v1/servers/localhost`, { headers: { 'X-API-Key': api.key }, signal: AbortSignal.timeout(1000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
 }
