@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { listFilesUnder } from './tempdir.js';
+import { binaryPath } from './binaries.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -95,13 +96,33 @@ interface BindLike {
  * A danehook config for a harness DNS server: UPDATEs to the primary with the harness key, every
  * server (primary, secondary) listed as authoritative, one entry for mx.example.test port 25.
  */
-export function bindConfig(ws: Workspace, bind: BindLike, entry: Record<string, unknown> = {}, opts: { ttl?: number; timeout?: string; rollover?: object } = {}): Record<string, any> {
+export function bindConfig(ws: Workspace, bind: BindLike, entry: Record<string, unknown> = {}, opts: { ttl?: number; timeout?: string; rollover?: object; exec?: ExecSection } = {}): Record<string, any> {
   const servers = [bind.primary, ...(bind.secondary ? [bind.secondary] : [])].map((s) => `127.0.0.1:${s.port}`);
+  // `exec`: the same servers, written through an exec adapter instead of danehook's own UPDATEs.
+  const provider = opts.exec ? { provider: 'exec', exec: opts.exec } : { tsig: { name: 'danehook-key', keyFile: bind.keyFilePath } };
   return {
     stateDir: ws.stateDir,
-    dns: { server: servers[0], tsig: { name: 'danehook-key', keyFile: bind.keyFilePath }, nameservers: servers, ttl: opts.ttl ?? 2, timeout: opts.timeout ?? '2s' },
+    dns: { server: servers[0], ...provider, nameservers: servers, ttl: opts.ttl ?? 2, timeout: opts.timeout ?? '2s' },
     rollover: { delayFactor: 2, ...(opts.rollover ?? {}) },
     certificates: [{ id: 'mx', domains: ['mx.example.test'], ports: [25], ...CLASSIC, ...entry }],
+  };
+}
+
+/** A `dns.exec` section (examples/providers/README.md). */
+export interface ExecSection {
+  command: string[];
+  timeout?: string;
+  env?: string[];
+}
+
+export const NSUPDATE_ADAPTER = fileURLToPath(new URL('../../examples/providers/nsupdate-adapter.mjs', import.meta.url));
+
+/** The shipped nsupdate adapter for a harness server: dig/nsupdate at its primary with its key file. */
+export function nsupdateAdapterSection(bind: BindLike, opts: { timeout?: string; adapterTimeoutSeconds?: number } = {}): ExecSection {
+  return {
+    command: [process.execPath, NSUPDATE_ADAPTER, '--server', `127.0.0.1:${bind.primary.port}`, '--key-file', bind.keyFilePath, '--timeout', String(opts.adapterTimeoutSeconds ?? 2),
+      '--dig', binaryPath('dig'), '--nsupdate', binaryPath('nsupdate')],
+    timeout: opts.timeout ?? '10s',
   };
 }
 
