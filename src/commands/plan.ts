@@ -42,7 +42,7 @@ export async function planCommand(ctx: CommandContext): Promise<number> {
 
   if (!ctx.options.offline) {
     const { createProvider } = await import('../providers/registry.js');
-    const provider = await createProvider({ dns, secret: loaded.secret, zones: listConfiguredZones(loaded.config), env: ctx.env });
+    const provider = await createProvider({ dns, secret: loaded.secret, zones: listConfiguredZones(loaded.config), env: ctx.env, log: ctx.log });
     const owners = [...new Set(computeCertificateRecords(entry, bundle, ttl).map((r) => r.name))];
     const existing = await provider.listRecords(owners);
     served = [...existing.values()].flatMap((rs) => rs.records.map((rdata) => ({ name: rs.name, ttl: 0, rdata })));

@@ -5,6 +5,7 @@ import type { DnsConfig } from '../config/schema.js';
 import type { ProviderSecret } from '../config/provider-secret.js';
 import { ConfigError } from '../errors.js';
 import { parseHostPort, type HostPort } from '../io/host-port.js';
+import type { Logger } from '../log.js';
 import type { DnsProvider } from './types.js';
 
 export interface ProviderInputs {
@@ -14,6 +15,8 @@ export interface ProviderInputs {
   zones: string[];
   /** The process environment (exec passes on only the variables its config names). */
   env: NodeJS.ProcessEnv;
+  /** The run's logger (exec logs its adapter's stderr there). */
+  log?: Logger;
 }
 
 type Factory = (inputs: ProviderInputs) => Promise<DnsProvider>;
@@ -24,8 +27,8 @@ const PROVIDERS: Record<DnsConfig['provider'], Factory> = {
     (await import('./rfc2136/index.js')).createRfc2136Provider({ server: parseServer(dns.server), key: secret.tsig!, timeoutMs: dns.timeout, zones }),
   powerdns: async ({ dns, secret, zones }) =>
     (await import('./powerdns/index.js')).createPowerDnsProvider({ ...dns.powerdns!, apiKey: secret.apiKey!, server: parseServer(dns.server), timeoutMs: dns.timeout, zones }),
-  exec: async ({ dns, zones, env }) =>
-    (await import('./exec/index.js')).createExecProvider({ command: dns.exec!.command, timeoutMs: dns.exec!.timeout, passEnv: dns.exec!.env, env, server: parseServer(dns.server), zones }),
+  exec: async ({ dns, zones, env, log }) =>
+    (await import('./exec/index.js')).createExecProvider({ command: dns.exec!.command, timeoutMs: dns.exec!.timeout, passEnv: dns.exec!.env, env, server: parseServer(dns.server), zones, dnsTimeoutMs: dns.timeout, log }),
 };
 
 /** `dns.server` as host and port; port 53 when absent. */

@@ -68,7 +68,7 @@ export async function openSession(ctx: CommandContext, loaded: LoadedConfig, opt
     policy: config.rollover, // the config's rollover section is the policy, field for field
     now: ctx.now,
     provider: () =>
-      (provider ??= import('../providers/registry.js').then((m) => m.createProvider({ dns: config.dns, secret: loaded.secret, zones: listConfiguredZones(config), env: ctx.env }))),
+      (provider ??= import('../providers/registry.js').then((m) => m.createProvider({ dns: config.dns, secret: loaded.secret, zones: listConfiguredZones(config), env: ctx.env, log: ctx.log }))),
     resolver: () => (resolver ??= import('../io/resolver.js').then((m) => m.createResolver({ timeoutMs: config.dns.timeout }))),
     nameservers(zone) {
       let p = nsCache.get(zone);

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { listFilesUnder } from './tempdir.js';
+import { binaryPath } from './binaries.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -97,13 +98,13 @@ interface BindLike {
  * A danehook config for a harness DNS server: UPDATEs to the primary with the harness key, every
  * server (primary, secondary) listed as authoritative, one entry for mx.example.test port 25.
  * `provider: 'powerdns'` writes through the server's HTTP API instead (`apiKeyFile` overrides
- * the harness key file, e.g. with a wrong key).
+ * the harness key file, e.g. with a wrong key); `exec` through an exec adapter (nsupdateAdapterSection).
  */
 export function bindConfig(
   ws: Workspace,
   bind: BindLike,
   entry: Record<string, unknown> = {},
-  opts: { ttl?: number; timeout?: string; rollover?: object; provider?: 'rfc2136' | 'powerdns'; apiKeyFile?: string } = {},
+  opts: { ttl?: number; timeout?: string; rollover?: object; provider?: 'rfc2136' | 'powerdns'; apiKeyFile?: string; exec?: ExecSection } = {},
 ): Record<string, any> {
   const servers = [bind.primary, ...(bind.secondary ? [bind.secondary] : [])].map((s) => `127.0.0.1:${s.port}`);
   let credentials: Record<string, unknown> = { tsig: { name: 'danehook-key', keyFile: bind.keyFilePath } };
@@ -111,11 +112,31 @@ export function bindConfig(
     if (!bind.api) throw new Error('bindConfig: provider powerdns needs startPowerDns(t, { api: true })');
     credentials = { provider: 'powerdns', powerdns: { url: bind.api.url, apiKeyFile: opts.apiKeyFile ?? bind.api.keyFilePath } };
   }
+  // `exec`: the same servers, written through an exec adapter instead of danehook's own UPDATEs.
+  if (opts.exec) credentials = { provider: 'exec', exec: opts.exec };
   return {
     stateDir: ws.stateDir,
     dns: { server: servers[0], ...credentials, nameservers: servers, ttl: opts.ttl ?? 2, timeout: opts.timeout ?? '2s' },
     rollover: { delayFactor: 2, ...(opts.rollover ?? {}) },
     certificates: [{ id: 'mx', domains: ['mx.example.test'], ports: [25], ...CLASSIC, ...entry }],
+  };
+}
+
+/** A `dns.exec` section (examples/providers/README.md). */
+export interface ExecSection {
+  command: string[];
+  timeout?: string;
+  env?: string[];
+}
+
+export const NSUPDATE_ADAPTER = fileURLToPath(new URL('../../examples/providers/nsupdate-adapter.mjs', import.meta.url));
+
+/** The shipped nsupdate adapter for a harness server: dig/nsupdate at its primary with its key file. */
+export function nsupdateAdapterSection(bind: BindLike, opts: { timeout?: string; adapterTimeoutSeconds?: number } = {}): ExecSection {
+  return {
+    command: [process.execPath, NSUPDATE_ADAPTER, '--server', `127.0.0.1:${bind.primary.port}`, '--key-file', bind.keyFilePath, '--timeout', String(opts.adapterTimeoutSeconds ?? 2),
+      '--dig', binaryPath('dig'), '--nsupdate', binaryPath('nsupdate')],
+    timeout: opts.timeout ?? '10s',
   };
 }
 

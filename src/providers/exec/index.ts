@@ -1,9 +1,19 @@
-// The exec provider (issue 14): an adapter program speaking JSON on stdin/stdout. Placeholder until
-// built: same shape as rfc2136/index.ts.
-import { UnavailableError } from '../../errors.js';
+// The exec provider (issue 14): every read and write is one run of an operator-chosen adapter
+// speaking JSON protocol v1 on stdin/stdout (examples/providers/README.md). Same shape as
+// rfc2136/index.ts; the core computes the plan, the adapter only lists and applies.
+import type { Rdata, RecordType } from '../../core/rdata.js';
+import { rdataType, sameRdata } from '../../core/rdata.js';
+import { DnsProtocolError } from '../../errors.js';
+import { formatAbsoluteName } from '../../io/dns-wire.js';
 import type { HostPort } from '../../io/host-port.js';
-import type { DnsProvider } from '../types.js';
+import { createResolver, type Resolver } from '../../io/resolver.js';
+import { createLogger, type Logger } from '../../log.js';
+import type { ApplyResult, Change, DnsProvider, Plan, RRset } from '../types.js';
 import type { ExecConfig } from './config.js';
+import { formatExecData, parseExecData } from './data.js';
+import { listReplySchema, okReplySchema, PROTOCOL_VERSION, type ExecRequest, type ListReply } from './protocol.js';
+import { parseAdapterReply } from './reply.js';
+import { runAdapter } from './run-adapter.js';
 
 export interface ExecOptions {
   command: ExecConfig['command'];
@@ -13,11 +23,125 @@ export interface ExecOptions {
   passEnv: string[];
   /** danehook's environment: only `passEnv` names are taken from it. */
   env: NodeJS.ProcessEnv;
-  /** The primary's DNS address (dns.server). */
+  /** The primary's DNS address (dns.server): SOA lookups for names outside the configured zones. */
   server: HostPort;
   zones: string[];
+  /** dns.timeout, for those SOA lookups. Default 5 s. */
+  dnsTimeoutMs?: number;
+  /** Where the adapter's stderr goes, a line at a time. Default: danehook's stderr log format. */
+  log?: Logger;
+  /** SIGTERM → SIGKILL grace after a timeout. Default 2 s. */
+  killGraceMs?: number;
+  /** Largest reply accepted. Default 16 MiB (3,000 TLSA records list in ~0.4 MiB). */
+  maxReplyBytes?: number;
+  resolver?: Resolver;
 }
 
-export function createExecProvider(_opts: ExecOptions): DnsProvider {
-  throw new UnavailableError('dns.provider exec is not built yet');
+const MAX_STDERR_LOGGED = 64 * 1024;
+
+export function createExecProvider(opts: ExecOptions): DnsProvider {
+  const log = opts.log ?? createLogger('normal');
+  const resolver = opts.resolver ?? createResolver({ timeoutMs: opts.dnsTimeoutMs ?? 5000 });
+  const adapter = opts.command[0]!;
+  // Only what the operator named, and nothing else — not even PATH (README: exec adapters).
+  const env: Record<string, string> = {};
+  for (const name of opts.passEnv) {
+    const value = opts.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  const capabilities = { atomicPerZone: true };
+  const known = [...new Set(opts.zones.map(formatAbsoluteName))].sort((a, b) => b.length - a.length);
+  const zoneOf = new Map<string, Promise<string>>();
+
+  async function call<T>(request: ExecRequest, schema: Parameters<typeof parseAdapterReply>[1], what: string): Promise<T> {
+    const ctx = { what: `exec adapter ${adapter} (${what})`, timeoutMs: opts.timeoutMs };
+    const outcome = await runAdapter({
+      command: opts.command,
+      input: `${JSON.stringify(request)}\n`,
+      env,
+      timeoutMs: opts.timeoutMs,
+      killGraceMs: opts.killGraceMs ?? 2000,
+      maxStdoutBytes: opts.maxReplyBytes ?? 16 * 1024 * 1024,
+      maxStderrBytes: MAX_STDERR_LOGGED,
+      onStderrLine: (line) => log.info(`adapter ${request.op}: ${line}`),
+    });
+    return parseAdapterReply(outcome, schema, ctx) as T;
+  }
+
+  function findZone(name: string): Promise<string> {
+    const abs = formatAbsoluteName(name);
+    const configured = known.find((z) => abs === z || abs.endsWith(`.${z}`));
+    if (configured) return Promise.resolve(configured);
+    // As rfc2136: nobody delegates at "_25._tcp", so one SOA lookup per base name serves every port.
+    const qname = abs.replace(/^(_[^.]+\.)+/, '');
+    let p = zoneOf.get(qname);
+    if (!p) {
+      p = resolver.queryZoneApex(opts.server, qname);
+      p.catch(() => zoneOf.delete(qname));
+      zoneOf.set(qname, p);
+    }
+    return p;
+  }
+
+  async function listRecords(names: string[], type: RecordType = 'TLSA'): Promise<Map<string, RRset>> {
+    const unique = [...new Set(names.map(formatAbsoluteName))];
+    if (unique.length === 0) return new Map();
+    const reply = await call<ListReply>({ version: PROTOCOL_VERSION, op: 'list', type, names: unique }, listReplySchema, `list ${type}, ${unique.length} name(s)`);
+    return checkListReply(reply, unique, type, `exec adapter ${adapter}`);
+  }
+
+  async function apply(plan: Plan): Promise<ApplyResult> {
+    const byZone = new Map<string, Change[]>();
+    const changes = plan.changes.map((c) => ({ ...c, name: formatAbsoluteName(c.name) }));
+    const zones = await Promise.all(changes.map((c) => findZone(c.name)));
+    changes.forEach((change, i) => byZone.set(zones[i]!, [...(byZone.get(zones[i]!) ?? []), change]));
+    const result: ApplyResult = { zones: [] };
+    for (const [zone, list] of [...byZone].sort(([a], [b]) => a.localeCompare(b))) {
+      const request: ExecRequest = {
+        version: PROTOCOL_VERSION,
+        op: 'apply',
+        zone,
+        changes: list.map((c) => ({ op: c.op, name: c.name, ttl: c.ttl, type: rdataType(c.rdata), data: formatExecData(c.rdata) })),
+      };
+      const reply = await call<{ atomic?: boolean }>(request, okReplySchema, `apply ${list.length} change(s) to zone ${zone}`);
+      if (reply.atomic === false && capabilities.atomicPerZone) {
+        capabilities.atomicPerZone = false;
+        log.warn(`exec adapter ${adapter} cannot apply a zone's changes all-or-nothing: a failure part way may leave some applied (the next run re-reads DNS and converges)`);
+      }
+      result.zones.push({ zone, changes: list.length });
+    }
+    return result;
+  }
+
+  async function checkAccess(name: string): Promise<void> {
+    const zone = await findZone(name);
+    const reply = await call<{ atomic?: boolean }>({ version: PROTOCOL_VERSION, op: 'check', zone }, okReplySchema, `access check for zone ${zone}`);
+    if (reply.atomic === false) capabilities.atomicPerZone = false;
+  }
+
+  return { name: 'exec', identity: `exec adapter ${adapter}`, capabilities, listRecords, apply, checkAccess, findZone };
+}
+
+/** A list reply must answer exactly what was asked: every name once, that type, parseable data. */
+export function checkListReply(reply: ListReply, asked: string[], type: RecordType, who: string): Map<string, RRset> {
+  const bad = (why: string) => new DnsProtocolError(`${who} replied to "list ${type}" with ${why}`);
+  const out = new Map<string, RRset>();
+  for (const rs of reply.rrsets) {
+    const name = rs.name.toLowerCase();
+    if (!asked.includes(name)) throw bad(`a name it was not asked for: ${JSON.stringify(rs.name)}${name.endsWith('.') ? '' : ' (names are absolute, with the trailing dot)'}`);
+    if (out.has(name)) throw bad(`${name} twice`);
+    if (rs.type !== type) throw bad(`type ${rs.type} for ${name}`);
+    if ((rs.ttl === null) !== (rs.data.length === 0)) throw bad(`ttl ${rs.ttl} for ${name} with ${rs.data.length} record(s) (ttl is null exactly when there are none)`);
+    const records: Rdata[] = [];
+    for (const text of rs.data) {
+      const rdata = parseExecData(type, text);
+      if (!rdata) throw bad(`data that is not ${type} presentation form at ${name}: ${JSON.stringify(text.slice(0, 120))}`);
+      if (records.some((r) => sameRdata(r, rdata))) throw bad(`the same record twice at ${name}: ${JSON.stringify(text.slice(0, 120))}`);
+      records.push(rdata);
+    }
+    out.set(name, { name, ttl: rs.ttl, records });
+  }
+  const missing = asked.filter((n) => !out.has(n));
+  if (missing.length) throw bad(`no rrset for ${missing.length} name(s), e.g. ${missing[0]} (give "data": [] and "ttl": null when there is none)`);
+  return out;
 }

@@ -1,0 +1,126 @@
+// `dns.provider: exec` with the shipped nsupdate adapter (examples/providers/) against real BIND
+// (primary + secondary) and postfix, under the outage monitor: a full rollover, then adapters that
+// hang, crash or print garbage — each `deploy` exits 69/76 within the timeout, changes no DNS and
+// leaves the renewal staged — and, with the good adapter back, the timer's `post-deploy` runs
+// complete it. DNS is read back with dig at both servers; the served certificate with openssl.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { requireBinaries } from '../harness/binaries.js';
+import { startBind } from '../harness/bind.js';
+import { startPostfix } from '../harness/postfix.js';
+import { makeCa, makeIntermediate, makeLeaf, opensslAssociation, removeCertDir, type CertFiles } from '../harness/certs.js';
+import { bindConfig, makeWorkspace, nsupdateAdapterSection, postfixEntry, runCli, type ExecSection } from '../harness/cli.js';
+import { presentedSpkiSha256, readTlsa } from '../harness/dane-check.js';
+import { startPostfixOutageMonitor } from '../harness/outage-monitor.js';
+import { entryStatus, postDeployUntil } from '../harness/steps.js';
+import { reportFigures } from '../harness/figures.js';
+
+const TTL = 2;
+const DOMAIN = 'mx.example.test';
+const OWNER = `_25._tcp.${DOMAIN}.`;
+const EXEC_TIMEOUT_MS = 2000;
+const GRACE_MS = 2000; // the provider's SIGTERM → SIGKILL grace
+const spki = (c: CertFiles) => opensslAssociation(c.certPath, 1, 1);
+const tlsa = (c: CertFiles) => `3 1 1 ${spki(c)}`;
+
+test('exec provider + nsupdate adapter: full rollover without violation; hanging/crashing/garbage adapters exit 69/76, write nothing, leave the renewal staged for the timer', { timeout: 120_000 }, async (t) => {
+  if (!requireBinaries(t, ['named', 'dig', 'nsupdate', 'postfix', 'openssl'])) return;
+  const ws = makeWorkspace();
+  const ca = makeCa('Exec Root');
+  t.after(() => { ws.remove(); removeCertDir(ca); });
+  const inter = makeIntermediate(ca, 'Exec Intermediate');
+  const [a, b, c] = [1, 2, 3].map(() => makeLeaf(inter, [DOMAIN])) as [CertFiles, CertFiles, CertFiles];
+  // Before danehook: postfix serves A and A's record is published.
+  const bind = await startBind(t, { zone: 'example.test', ttl: TTL, secondary: true, records: [`_25._tcp.mx ${TTL} IN TLSA ${tlsa(a)}`] });
+  const pf = await startPostfix(t, { combinedPem: readFileSync(a.combinedPath, 'utf8'), ipv6: false });
+
+  const good = nsupdateAdapterSection(bind, { timeout: '10s' });
+  const write = (exec: ExecSection) => ws.writeConfig(bindConfig(ws, bind, postfixEntry(pf), { ttl: TTL, exec, rollover: { propagationTimeout: '60s' } }));
+  const config = write(good);
+  const served = async () => ({ primary: await readTlsa(bind.primary, OWNER), secondary: await readTlsa(bind.secondary!, OWNER) });
+
+  const monitor = startPostfixOutageMonitor(bind, pf, OWNER, TTL);
+  let failure: unknown;
+  const failed: string[] = [];
+  try {
+    await monitor.waitSamples(3);
+    // 1. A → B through the adapter, blocking until cleaned up.
+    const started = Date.now();
+    const d1 = await runCli(['deploy', '--wait', '-c', config, '--pem', b.combinedPath], { timeoutMs: 60_000 });
+    assert.equal(d1.code, 0, d1.stderr);
+    t.diagnostic(`A → B via exec adapter: ${Date.now() - started} ms`);
+    assert.equal(await presentedSpkiSha256('127.0.0.1', pf.smtpPort), spki(b));
+    assert.ok(await bind.waitForSecondarySync());
+    assert.deepEqual(await served(), { primary: [tlsa(b)], secondary: [tlsa(b)] }, 'only B left on both servers');
+
+    // 2. Broken adapters: each deploy of C fails fast with its code and writes nothing.
+    const pidsFile = join(ws.dir, 'hang-pids.json');
+    const script = (name: string, body: string) => {
+      const path = join(ws.dir, `${name}.mjs`);
+      writeFileSync(path, `import { spawn } from 'node:child_process';\nimport { writeFileSync } from 'node:fs';\n${body}\n`);
+      return { command: [process.execPath, path], timeout: `${EXEC_TIMEOUT_MS / 1000}s` };
+    };
+    const broken: [string, ExecSection, number][] = [
+      ['hang', script('hang', `process.on('SIGTERM', () => {}); const k = spawn('/bin/sh', ['-c', 'trap "" TERM; while :; do /bin/sleep 0.1; done'], { stdio: 'inherit' }); writeFileSync(${JSON.stringify(pidsFile)}, JSON.stringify([process.pid, k.pid])); setInterval(() => {}, 1000);`), 69],
+      ['crash', script('crash', `process.stderr.write('adapter: segfault (simulated)\\n'); process.kill(process.pid, 'SIGKILL');`), 69],
+      ['exit 1', script('exit1', `process.exit(1);`), 69],
+      ['garbage', script('garbage', `process.stdout.write('<html>502 Bad Gateway</html>');`), 76],
+    ];
+    const serial = await bind.serial();
+    for (const [name, exec, code] of broken) {
+      const cfg = write(exec);
+      const t0 = Date.now();
+      const d = await runCli(['deploy', '-c', cfg, '--pem', c.combinedPath], { timeoutMs: 30_000 });
+      const ms = Date.now() - t0;
+      failed.push(`${name}: exit ${d.code} in ${ms} ms`);
+      t.diagnostic(`${name}: ${d.stderr.trim().split('\n').filter((l) => / error: /.test(l)).join(' / ')}`);
+      assert.equal(d.code, code, `${name}: ${d.stderr}`);
+      assert.match(d.stderr, /exec adapter/);
+      // Node start-up of the CLI plus one adapter run; the hang one waits out timeout + grace once.
+      assert.ok(ms < EXEC_TIMEOUT_MS + GRACE_MS + 4000, `${name}: deploy took ${ms} ms`);
+      assert.equal(await bind.serial(), serial, `${name}: no DNS write (SOA serial unchanged)`);
+      assert.deepEqual(await served(), { primary: [tlsa(b)], secondary: [tlsa(b)] }, `${name}: records unchanged`);
+      const last = (await entryStatus(cfg)).rollovers.at(-1);
+      assert.equal(last?.phase, 'staged', `${name}: the renewal stays staged`);
+      assert.equal(last?.spki, spki(c));
+      assert.ok(last?.lastError, `${name}: status shows the error`);
+      if (name === 'hang') {
+        const pids = JSON.parse(readFileSync(pidsFile, 'utf8')) as number[];
+        for (const pid of pids) assert.ok(isGone(pid), `hang adapter process ${pid} was stopped`);
+      }
+    }
+    assert.equal(await presentedSpkiSha256('127.0.0.1', pf.smtpPort), spki(b), 'postfix still serves B');
+    t.diagnostic(failed.join('; '));
+
+    // 3. The good adapter back: the timer's post-deploy runs finish C.
+    write(good);
+    const phases = await postDeployUntil(config, 'cleaned', { maxRuns: 80 });
+    t.diagnostic(`timer runs: ${phases.join(' → ')}`);
+    assert.equal(await presentedSpkiSha256('127.0.0.1', pf.smtpPort), spki(c));
+    assert.ok(await bind.waitForSecondarySync());
+    assert.deepEqual(await served(), { primary: [tlsa(c)], secondary: [tlsa(c)] }, 'only C left on both servers');
+    await monitor.waitSamples(3);
+  } catch (err) {
+    failure = err;
+  }
+  const report = await monitor.stop();
+  reportFigures(`exec-provider: samples=${report.samples} violations=${report.violations} probeErrors=${report.probeErrors} dnsErrors=${report.dnsErrors} broken=[${failed.join('; ')}]`);
+  if (failure) throw failure;
+  assert.equal(report.violations, 0, report.details.slice(0, 10).join('\n'));
+  for (const x of [a, b, c]) assert.ok(report.presentedSeen.includes(spki(x)), `monitor saw ${x.name}`);
+});
+
+function isGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return true;
+  }
+  try {
+    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
