@@ -132,9 +132,9 @@ export interface ExecSection {
 export const NSUPDATE_ADAPTER = fileURLToPath(new URL('../../examples/providers/nsupdate-adapter.mjs', import.meta.url));
 
 /** The shipped nsupdate adapter for a harness server: dig/nsupdate at its primary with its key file. */
-export function nsupdateAdapterSection(bind: BindLike, opts: { timeout?: string; adapterTimeoutSeconds?: number } = {}): ExecSection {
+export function nsupdateAdapterSection(bind: BindLike, opts: { timeout?: string; adapterTimeoutSeconds?: number; keyFile?: string } = {}): ExecSection {
   return {
-    command: [process.execPath, NSUPDATE_ADAPTER, '--server', `127.0.0.1:${bind.primary.port}`, '--key-file', bind.keyFilePath, '--timeout', String(opts.adapterTimeoutSeconds ?? 2),
+    command: [process.execPath, NSUPDATE_ADAPTER, '--server', `127.0.0.1:${bind.primary.port}`, '--key-file', opts.keyFile ?? bind.keyFilePath, '--timeout', String(opts.adapterTimeoutSeconds ?? 2),
       '--dig', binaryPath('dig'), '--nsupdate', binaryPath('nsupdate')],
     timeout: opts.timeout ?? '10s',
   };

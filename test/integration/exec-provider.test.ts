@@ -1,14 +1,17 @@
 // `dns.provider: exec` with the shipped nsupdate adapter (examples/providers/) against real BIND
 // (primary + secondary) and postfix, under the outage monitor: a full rollover, then adapters that
 // hang, crash or print garbage — each `deploy` exits 69/76 within the timeout, changes no DNS and
-// leaves the renewal staged — and, with the good adapter back, the timer's `post-deploy` runs
-// complete it. DNS is read back with dig at both servers; the served certificate with openssl.
+// leaves the renewal staged, as does an adapter holding a wrong TSIG key (77) — and, with the
+// good adapter back, the timer's `post-deploy` runs complete it. A record another writer adds to
+// the RRset mid-rollover survives both cleanups. DNS is read back with dig at both servers; the served certificate with openssl.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { requireBinaries } from '../harness/binaries.js';
 import { startBind } from '../harness/bind.js';
+import { nsupdate } from '../harness/dns.js';
 import { startPostfix } from '../harness/postfix.js';
 import { makeCa, makeIntermediate, makeLeaf, opensslAssociation, removeCertDir, type CertFiles } from '../harness/certs.js';
 import { bindConfig, makeWorkspace, nsupdateAdapterSection, postfixEntry, runCli, type ExecSection } from '../harness/cli.js';
@@ -40,20 +43,27 @@ test('exec provider + nsupdate adapter: full rollover without violation; hanging
   const write = (exec: ExecSection) => ws.writeConfig(bindConfig(ws, bind, postfixEntry(pf), { ttl: TTL, exec, rollover: { propagationTimeout: '60s' } }));
   const config = write(good);
   const served = async () => ({ primary: await readTlsa(bind.primary, OWNER), secondary: await readTlsa(bind.secondary!, OWNER) });
+  const both = (...records: string[]) => ({ primary: [...records].sort(), secondary: [...records].sort() });
+  // Another writer's record in the same RRset (not danehook's to delete).
+  const other = `3 1 1 ${'5a'.repeat(32)}`;
 
   const monitor = startPostfixOutageMonitor(bind, pf, OWNER, TTL);
   let failure: unknown;
   const failed: string[] = [];
   try {
     await monitor.waitSamples(3);
-    // 1. A → B through the adapter, blocking until cleaned up.
+    // 1. A → B through the adapter; while B's records wait, another writer adds its own record.
     const started = Date.now();
-    const d1 = await runCli(['deploy', '--wait', '-c', config, '--pem', b.combinedPath], { timeoutMs: 60_000 });
+    const d1 = await runCli(['deploy', '-c', config, '--pem', b.combinedPath], { timeoutMs: 60_000 });
     assert.equal(d1.code, 0, d1.stderr);
+    assert.deepEqual((await readTlsa(bind.primary, OWNER)), [tlsa(a), tlsa(b)].sort(), 'B published beside A');
+    const add = await nsupdate(bind.primary, 'example.test', bind.keyFilePath, [`update add ${OWNER} ${TTL} TLSA ${other}`]);
+    assert.equal(add.code, 0, add.stderr);
+    await postDeployUntil(config, 'cleaned', { maxRuns: 80 });
     t.diagnostic(`A → B via exec adapter: ${Date.now() - started} ms`);
     assert.equal(await presentedSpkiSha256('127.0.0.1', pf.smtpPort), spki(b));
     assert.ok(await bind.waitForSecondarySync());
-    assert.deepEqual(await served(), { primary: [tlsa(b)], secondary: [tlsa(b)] }, 'only B left on both servers');
+    assert.deepEqual(await served(), both(tlsa(b), other), "only B and the other writer's record left on both servers");
 
     // 2. Broken adapters: each deploy of C fails fast with its code and writes nothing.
     const pidsFile = join(ws.dir, 'hang-pids.json');
@@ -62,7 +72,11 @@ test('exec provider + nsupdate adapter: full rollover without violation; hanging
       writeFileSync(path, `import { spawn } from 'node:child_process';\nimport { writeFileSync } from 'node:fs';\n${body}\n`);
       return { command: [process.execPath, path], timeout: `${EXEC_TIMEOUT_MS / 1000}s` };
     };
+    // The adapter's own credentials are wrong: same key name, another secret → NOTAUTH(BADSIG).
+    const wrongKey = join(ws.dir, 'wrong.key');
+    writeFileSync(wrongKey, readFileSync(bind.keyFilePath, 'utf8').replace(/secret "[^"]+"/, `secret "${randomBytes(32).toString('base64')}"`), { mode: 0o600 });
     const broken: [string, ExecSection, number][] = [
+      ['wrong key', nsupdateAdapterSection(bind, { keyFile: wrongKey }), 77],
       ['hang', script('hang', `process.on('SIGTERM', () => {}); const k = spawn('/bin/sh', ['-c', 'trap "" TERM; while :; do /bin/sleep 0.1; done'], { stdio: 'inherit' }); writeFileSync(${JSON.stringify(pidsFile)}, JSON.stringify([process.pid, k.pid])); setInterval(() => {}, 1000);`), 69],
       ['crash', script('crash', `process.stderr.write('adapter: segfault (simulated)\\n'); process.kill(process.pid, 'SIGKILL');`), 69],
       ['exit 1', script('exit1', `process.exit(1);`), 69],
@@ -81,7 +95,7 @@ test('exec provider + nsupdate adapter: full rollover without violation; hanging
       // Node start-up of the CLI plus one adapter run; the hang one waits out timeout + grace once.
       assert.ok(ms < EXEC_TIMEOUT_MS + GRACE_MS + 4000, `${name}: deploy took ${ms} ms`);
       assert.equal(await bind.serial(), serial, `${name}: no DNS write (SOA serial unchanged)`);
-      assert.deepEqual(await served(), { primary: [tlsa(b)], secondary: [tlsa(b)] }, `${name}: records unchanged`);
+      assert.deepEqual(await served(), both(tlsa(b), other), `${name}: records unchanged`);
       const last = (await entryStatus(cfg)).rollovers.at(-1);
       assert.equal(last?.phase, 'staged', `${name}: the renewal stays staged`);
       assert.equal(last?.spki, spki(c));
@@ -100,7 +114,7 @@ test('exec provider + nsupdate adapter: full rollover without violation; hanging
     t.diagnostic(`timer runs: ${phases.join(' → ')}`);
     assert.equal(await presentedSpkiSha256('127.0.0.1', pf.smtpPort), spki(c));
     assert.ok(await bind.waitForSecondarySync());
-    assert.deepEqual(await served(), { primary: [tlsa(c)], secondary: [tlsa(c)] }, 'only C left on both servers');
+    assert.deepEqual(await served(), both(tlsa(c), other), "only C and the other writer's record left on both servers");
     await monitor.waitSamples(3);
   } catch (err) {
     failure = err;

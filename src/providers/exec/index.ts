@@ -42,7 +42,9 @@ const MAX_STDERR_LOGGED = 64 * 1024;
 export function createExecProvider(opts: ExecOptions): DnsProvider {
   const log = opts.log ?? createLogger('normal');
   const resolver = opts.resolver ?? createResolver({ timeoutMs: opts.dnsTimeoutMs ?? 5000 });
-  const adapter = opts.command[0]!;
+  // "/usr/bin/node /usr/share/…/nsupdate-adapter.mjs": an interpreter alone would not say which adapter.
+  const [program, script] = opts.command;
+  const adapter = script !== undefined && !script.startsWith('-') ? `${program} ${script}` : program!;
   // Only what the operator named, and nothing else — not even PATH (README: exec adapters).
   const env: Record<string, string> = {};
   for (const name of opts.passEnv) {
