@@ -103,7 +103,7 @@ test('a good adapter: list, apply (one request per zone, TXT quoted), check; req
     { version: 1, op: 'check', zone: 'example.com.' },
   ]);
   assert.ok(lines.some((l) => l === 'adapter list: hello from the adapter'), lines.join('\n'));
-  assert.equal(p.identity, `exec adapter ${NODE}`);
+  assert.equal(p.identity, `exec adapter ${NODE} ${a.command[1]}`); // the script, not only its interpreter
 });
 
 test('environment: only the variables named, and not even PATH unless named', async () => {
