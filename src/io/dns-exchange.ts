@@ -17,7 +17,8 @@ export interface RetryOptions {
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN']);
 
-function unavailable(server: HostPort, what: string, err: unknown): UnavailableError {
+/** A transport failure as UnavailableError (69): retrying may help. */
+export function unavailable(server: HostPort, what: string, err: unknown): UnavailableError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   const detail = code && UNREACHABLE.has(code) ? code : err instanceof Error ? err.message : String(err);
   return new UnavailableError(`${what}: ${formatHostPort(server)} unreachable (${detail})`, { cause: err, hint: 'check that the DNS server runs and that dns.server / nameservers name the right host and port' });
@@ -89,7 +90,7 @@ export async function sendUdpMessage(server: HostPort, wire: Buffer, timeoutMs: 
   });
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
@@ -113,6 +114,12 @@ export async function sendWithRetry<T>(attempt: () => Promise<T>, opts: RetryOpt
  * A reply may omit the question only when it reports an error (FORMERR replies often do).
  */
 export function checkReplyMatches(request: Buffer, reply: Buffer): string | undefined {
+  const r = matchReply(request, reply);
+  return typeof r === 'string' ? r : undefined;
+}
+
+/** checkReplyMatches, returning the parsed reply when it matches (so nobody parses it twice). */
+export function matchReply(request: Buffer, reply: Buffer): WireMessage | string {
   let req: WireMessage;
   let rep: WireMessage;
   try {
@@ -128,9 +135,9 @@ export function checkReplyMatches(request: Buffer, reply: Buffer): string | unde
   }
   const q = req.questions[0];
   const a = rep.questions[0];
-  if (rep.questions.length === 0) return rep.header.rcode === 0 ? 'reply without a question section' : undefined;
+  if (rep.questions.length === 0) return rep.header.rcode === 0 ? 'reply without a question section' : rep;
   if (rep.questions.length !== 1 || !q || !a || a.name !== q.name || a.type !== q.type || a.class !== q.class) {
     return `reply question ${a?.name ?? '?'} does not match ${q?.name ?? '?'}`;
   }
-  return undefined;
+  return rep;
 }

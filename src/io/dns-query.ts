@@ -1,11 +1,13 @@
-// One plain DNS query to one server: UDP first, TCP when the reply is truncated (RFC 1035 §4.2.1,
-// RFC 7766 §5), random IDs, reply/question matching, rcode → danehook error mapping.
+// Plain DNS queries to one server: one at a time over UDP, TCP when the reply is truncated
+// (RFC 1035 §4.2.1, RFC 7766 §5), or many pipelined over one TCP connection (RFC 7766 §6.2.1.1);
+// random IDs, reply/question matching, rcode → danehook error mapping.
 import { randomInt } from 'node:crypto';
-import { DnsProtocolError } from '../errors.js';
+import { DnsProtocolError, UnavailableError, type DanehookError } from '../errors.js';
 import { computeRcodeError } from './dns-errors.js';
-import { checkReplyMatches, sendTcpMessage, sendUdpMessage, sendWithRetry, type RetryOptions } from './dns-exchange.js';
+import { matchReply, sendTcpMessage, sendUdpMessage, sendWithRetry, sleep, type RetryOptions } from './dns-exchange.js';
+import { exchangePipelined } from './dns-pipeline.js';
 import { formatHostPort, type HostPort } from './host-port.js';
-import { CLASS, parseHeader, parseMessage, WireWriter, type WireMessage } from './dns-wire.js';
+import { CLASS, WireWriter, type WireMessage } from './dns-wire.js';
 
 export const TYPE_NAMES: Record<number, string> = { 1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 16: 'TXT', 28: 'AAAA', 43: 'DS', 46: 'RRSIG', 48: 'DNSKEY', 52: 'TLSA' };
 
@@ -56,16 +58,65 @@ export async function queryServer(server: HostPort, name: string, type: number, 
   const what = `${TYPE_NAMES[type] ?? `TYPE${type}`} query for ${name}`;
   const reply = await sendWithRetry(async () => {
     const request = formatQueryMessage(randomInt(0x10000), name, type, flags);
-    let wire = await sendUdpMessage(server, request, opts.timeoutMs, what, (r) => checkReplyMatches(request, r) === undefined);
-    if (parseHeader(wire).tc) {
-      wire = await sendTcpMessage(server, request, opts.timeoutMs, what);
-      const mismatch = checkReplyMatches(request, wire);
-      if (mismatch) throw new DnsProtocolError(`${what} at ${formatHostPort(server)}: ${mismatch}`);
-    }
-    return wire;
+    // The first datagram that matches is the reply; keep its parse (matchReply) with it.
+    let udp: QueryReply | undefined;
+    const accept = (wire: Buffer): boolean => {
+      const message = udp ? undefined : matchReply(request, wire);
+      if (message === undefined || typeof message === 'string') return false;
+      udp = { wire, message };
+      return true;
+    };
+    await sendUdpMessage(server, request, opts.timeoutMs, what, accept);
+    if (!udp!.message.header.tc) return udp!;
+    const wire = await sendTcpMessage(server, request, opts.timeoutMs, what);
+    const message = matchReply(request, wire);
+    if (typeof message === 'string') throw new DnsProtocolError(`${what} at ${formatHostPort(server)}: ${message}`);
+    return { wire, message };
   }, opts);
-  const message = parseMessage(reply); // checkReplyMatches already parsed it once: cannot throw
+  const { message } = reply;
   const err = computeRcodeError(message.header.rcode, { what, server: formatHostPort(server) }, 'query');
   if (err) throw err;
-  return { wire: reply, message };
+  return reply;
+}
+
+/** Most queries on one connection; a larger batch uses several (the caller's limiter bounds them). */
+export const MAX_PIPELINED = 1000;
+
+/**
+ * Ask `server` for `type` at each of `names` over one TCP connection (dns-pipeline.ts): per name,
+ * its reply or the error queryServer would throw for it. What a connection leaves unanswered goes
+ * out again on a new one — at once when the server closed it after answering some (servers may cap
+ * queries per connection), otherwise after a backoff and at most `retries` times, as sendWithRetry.
+ */
+export async function queryServerPipelined(server: HostPort, names: string[], type: number, opts: RetryOptions): Promise<(QueryReply | DanehookError)[]> {
+  if (names.length > MAX_PIPELINED) throw new RangeError(`at most ${MAX_PIPELINED} pipelined queries per connection`);
+  const typeName = TYPE_NAMES[type] ?? `TYPE${type}`;
+  const out: (QueryReply | DanehookError | undefined)[] = new Array(names.length).fill(undefined);
+  let todo = names.map((_, i) => i);
+  let failures = 0;
+  let delay = opts.backoffMs ?? 200;
+  for (;;) {
+    // Consecutive IDs from a random start: distinct on the connection, as RFC 7766 §7 requires.
+    const base = randomInt(0x10000);
+    const requests = todo.map((i, k) => formatQueryMessage((base + k) & 0xffff, names[i]!, type));
+    const what = `${typeName} queries for ${todo.length} names pipelined over TCP`;
+    const { replies, stopped } = await exchangePipelined(server, requests, opts.timeoutMs, what);
+    const left = todo.filter((i, k) => {
+      const reply = replies[k];
+      if (reply) out[i] = computeRcodeError(reply.message.header.rcode, { what: `${typeName} query for ${names[i]}`, server: formatHostPort(server) }, 'query') ?? reply;
+      return !reply;
+    });
+    if (!stopped || left.length === 0) break;
+    if (!stopped.closedAfterProgress) {
+      // Only transport failures are worth another try (as sendWithRetry); a broken reply is final.
+      if (!(stopped.error instanceof UnavailableError) || ++failures > (opts.retries ?? 2)) {
+        for (const i of left) out[i] = stopped.error;
+        break;
+      }
+      await sleep(delay);
+      delay = Math.min(delay * 2, 2000);
+    }
+    todo = left;
+  }
+  return out as (QueryReply | DanehookError)[];
 }
