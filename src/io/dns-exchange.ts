@@ -5,7 +5,7 @@ import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import { DnsProtocolError, UnavailableError } from '../errors.js';
 import { formatHostPort, type HostPort } from './host-port.js';
-import { parseHeader, parseMessage, WireFormatError, type WireMessage } from './dns-wire.js';
+import { parseHeader, parseMessage, WireFormatError, type WireHeader, type WireMessage, type WireQuestion } from './dns-wire.js';
 
 export interface RetryOptions {
   timeoutMs: number;
@@ -133,11 +133,15 @@ export function matchReply(request: Buffer, reply: Buffer): WireMessage | string
     if (err instanceof WireFormatError) return `malformed reply: ${err.message}`;
     throw err;
   }
-  const q = req.questions[0];
+  return checkReplyQuestion(req.questions[0], rep) ?? rep;
+}
+
+/** The reply repeats our question; it may omit it only when it reports an error (RFC 5452 §9.1). */
+export function checkReplyQuestion(q: WireQuestion | undefined, rep: { header: WireHeader; questions: WireQuestion[] }): string | undefined {
   const a = rep.questions[0];
-  if (rep.questions.length === 0) return rep.header.rcode === 0 ? 'reply without a question section' : rep;
+  if (rep.questions.length === 0) return rep.header.rcode === 0 ? 'reply without a question section' : undefined;
   if (rep.questions.length !== 1 || !q || !a || a.name !== q.name || a.type !== q.type || a.class !== q.class) {
     return `reply question ${a?.name ?? '?'} does not match ${q?.name ?? '?'}`;
   }
-  return rep;
+  return undefined;
 }

@@ -3,18 +3,12 @@
 // (RFC 7766 §7), each framed by its 2-byte length (RFC 1035 §4.2.2).
 import net from 'node:net';
 import { DnsProtocolError, UnavailableError } from '../errors.js';
-import { matchReply, unavailable } from './dns-exchange.js';
+import { unavailable } from './dns-exchange.js';
 import { formatHostPort, type HostPort } from './host-port.js';
-import type { WireMessage } from './dns-wire.js';
 
-export interface PipelinedReply {
-  wire: Buffer;
-  message: WireMessage;
-}
-
-export interface PipelineResult {
-  /** The reply to each request, in request order; undefined where the connection ended first. */
-  replies: (PipelinedReply | undefined)[];
+export interface PipelineResult<T> {
+  /** The reply to each request as `read` gave it, in request order; undefined where the connection ended first. */
+  replies: (T | undefined)[];
   /** Why requests were left unanswered: UnavailableError (trying again may help) or DnsProtocolError. */
   stopped?: PipelineStop;
 }
@@ -28,11 +22,12 @@ export interface PipelineStop {
 /**
  * Send every request on one connection and collect the replies. Never rejects: a connection that
  * fails or ends early leaves the rest undefined and says why. Request IDs must be distinct
- * (RFC 7766 §7: the ID is what tells pipelined replies apart). A reply we cannot match to a
- * request, or a second reply to one, ends the connection with DnsProtocolError: over TCP nobody
- * off-path can inject one, so it means the server is broken.
+ * (RFC 7766 §7: the ID is what tells pipelined replies apart); `read` checks the rest of the match
+ * (QR, opcode, question) and parses, returning a string when the reply does not answer request i.
+ * A reply that matches no request, or a second reply to one, or one `read` rejects, ends the
+ * connection with DnsProtocolError: over TCP nobody off-path can inject one, so the server is broken.
  */
-export function exchangePipelined(server: HostPort, requests: Buffer[], timeoutMs: number, what: string): Promise<PipelineResult> {
+export function exchangePipelined<T>(server: HostPort, requests: Buffer[], timeoutMs: number, what: string, read: (i: number, reply: Buffer) => T | string): Promise<PipelineResult<T>> {
   const where = formatHostPort(server);
   const indexOf = new Map<number, number>();
   requests.forEach((r, i) => indexOf.set(r.readUInt16BE(0), i));
@@ -46,7 +41,7 @@ export function exchangePipelined(server: HostPort, requests: Buffer[], timeoutM
   }
 
   return new Promise((resolve) => {
-    const replies: (PipelinedReply | undefined)[] = new Array(requests.length).fill(undefined);
+    const replies: (T | undefined)[] = new Array(requests.length).fill(undefined);
     let answered = 0;
     let pending: Buffer = Buffer.alloc(0);
     let done = false;
@@ -75,9 +70,9 @@ export function exchangePipelined(server: HostPort, requests: Buffer[], timeoutM
         const wire = pending.subarray(pos + 2, pos + 2 + pending.readUInt16BE(pos));
         pos += 2 + wire.length;
         const i = wire.length >= 2 ? indexOf.get(wire.readUInt16BE(0)) : undefined;
-        const message = i === undefined ? 'reply matches no query sent on this connection' : replies[i] ? `second reply with ID ${wire.readUInt16BE(0)}` : matchReply(requests[i]!, wire);
-        if (typeof message === 'string') return fail(new DnsProtocolError(`${what} at ${where}: ${message}`));
-        replies[i!] = { wire, message };
+        const reply = i === undefined ? 'reply matches no query sent on this connection' : replies[i] !== undefined ? `second reply with ID ${wire.readUInt16BE(0)}` : read(i, wire);
+        if (typeof reply === 'string') return fail(new DnsProtocolError(`${what} at ${where}: ${reply}`));
+        replies[i!] = reply;
         if (++answered === requests.length) return finish();
       }
       pending = pending.subarray(pos);

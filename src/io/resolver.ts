@@ -7,6 +7,7 @@ import { DnsProtocolError, UnavailableError } from '../errors.js';
 import type { RRset } from '../providers/types.js';
 import { createDeduper, createLimiter } from './dns-limiter.js';
 import { createCoalescer } from './dns-coalesce.js';
+import type { ReplySummary } from './dns-reply-summary.js';
 import { MAX_PIPELINED, queryServer, queryServerPipelined, type QueryFlags, type QueryReply } from './dns-query.js';
 import { parseAddressRdata, parseNameRdata, parseRrsigRdata, parseSoaRdata, parseTlsaRdata, parseTxtRdata, type RrsigInfo } from './dns-rdata.js';
 import { formatAbsoluteName, TYPE, type WireRecord } from './dns-wire.js';
@@ -132,13 +133,13 @@ export function createResolver(opts: ResolverOptions): Resolver {
   // Zone lookups come in bursts (one per owner name of a plan): those asked in the same turn go to
   // their server as one batch — a lone one as a plain query, more pipelined over TCP, which the
   // primary must serve anyway (UPDATEs go over TCP) and where a burst is not lost as UDP can be.
-  const soaBatches = new Map<string, (qname: string) => Promise<QueryReply>>();
-  const askSoa = (server: HostPort, qname: string): Promise<QueryReply> => {
+  const soaBatches = new Map<string, (qname: string) => Promise<ReplySummary>>();
+  const askSoa = (server: HostPort, qname: string): Promise<ReplySummary> => {
     const where = formatHostPort(server);
     let batch = soaBatches.get(where);
     if (!batch) {
-      batch = createCoalescer(async (names) => {
-        if (names.length === 1) return [await ask(server, names[0]!, TYPE.SOA).catch((e: Error) => e)];
+      batch = createCoalescer<ReplySummary>(async (names) => {
+        if (names.length === 1) return [await ask(server, names[0]!, TYPE.SOA).then((r) => r.message, (e: Error) => e)];
         const parts: string[][] = [];
         for (let i = 0; i < names.length; i += MAX_PIPELINED) parts.push(names.slice(i, i + MAX_PIPELINED));
         const replies = await Promise.all(parts.map((part) => limit(() => queryServerPipelined(server, part, TYPE.SOA, retry))));
@@ -151,8 +152,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
 
   async function queryZoneApex(server: HostPort, name: string): Promise<string> {
     const qname = formatAbsoluteName(name);
-    const { message } = await askSoa(server, qname);
-    return readZoneApex(message, qname, formatHostPort(server));
+    return readZoneApex(await askSoa(server, qname), qname, formatHostPort(server));
   }
 
   async function queryAddresses(server: HostPort, name: string): Promise<string[]> {

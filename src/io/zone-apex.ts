@@ -1,7 +1,8 @@
 // Which zone a name is in, read from an authoritative server's reply to "name SOA?": the SOA owner
 // in the answer (name is the apex) or in the authority section of NODATA/NXDOMAIN (RFC 2308 §3).
 import { DnsProtocolError } from '../errors.js';
-import { TYPE, type WireMessage } from './dns-wire.js';
+import type { ReplySummary } from './dns-reply-summary.js';
+import { TYPE } from './dns-wire.js';
 
 /** `name` is `zone` or below it (both absolute, lowercase). */
 export function isInZone(name: string, zone: string): boolean {
@@ -13,7 +14,7 @@ export function isInZone(name: string, zone: string): boolean {
  * authoritative reply (AA, RFC 1035 §4.1.1) proves it: a referral or a non-AA answer is not the
  * server's own zone. A CNAME at qname rules TLSA out (RFC 2181 §10.1).
  */
-export function readZoneApex(message: WireMessage, qname: string, where: string): string {
+export function readZoneApex(message: ReplySummary, qname: string, where: string): string {
   if (message.answers.some((r) => r.type === TYPE.CNAME && r.name === qname)) {
     throw new DnsProtocolError(`${qname} is a CNAME at ${where}: TLSA records cannot be added beside it (RFC 2181 §10.1)`);
   }
