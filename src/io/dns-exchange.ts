@@ -5,7 +5,7 @@ import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import { DnsProtocolError, UnavailableError } from '../errors.js';
 import { formatHostPort, type HostPort } from './host-port.js';
-import { parseHeader, parseMessage, WireFormatError, type WireMessage } from './dns-wire.js';
+import { parseHeader, parseMessage, WireFormatError, type WireHeader, type WireMessage, type WireQuestion } from './dns-wire.js';
 
 export interface RetryOptions {
   timeoutMs: number;
@@ -17,7 +17,8 @@ export interface RetryOptions {
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN']);
 
-function unavailable(server: HostPort, what: string, err: unknown): UnavailableError {
+/** A transport failure as UnavailableError (69): retrying may help. */
+export function unavailable(server: HostPort, what: string, err: unknown): UnavailableError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   const detail = code && UNREACHABLE.has(code) ? code : err instanceof Error ? err.message : String(err);
   return new UnavailableError(`${what}: ${formatHostPort(server)} unreachable (${detail})`, { cause: err, hint: 'check that the DNS server runs and that dns.server / nameservers name the right host and port' });
@@ -89,7 +90,7 @@ export async function sendUdpMessage(server: HostPort, wire: Buffer, timeoutMs: 
   });
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
@@ -113,6 +114,12 @@ export async function sendWithRetry<T>(attempt: () => Promise<T>, opts: RetryOpt
  * A reply may omit the question only when it reports an error (FORMERR replies often do).
  */
 export function checkReplyMatches(request: Buffer, reply: Buffer): string | undefined {
+  const r = matchReply(request, reply);
+  return typeof r === 'string' ? r : undefined;
+}
+
+/** checkReplyMatches, returning the parsed reply when it matches (so nobody parses it twice). */
+export function matchReply(request: Buffer, reply: Buffer): WireMessage | string {
   let req: WireMessage;
   let rep: WireMessage;
   try {
@@ -126,7 +133,11 @@ export function checkReplyMatches(request: Buffer, reply: Buffer): string | unde
     if (err instanceof WireFormatError) return `malformed reply: ${err.message}`;
     throw err;
   }
-  const q = req.questions[0];
+  return checkReplyQuestion(req.questions[0], rep) ?? rep;
+}
+
+/** The reply repeats our question; it may omit it only when it reports an error (RFC 5452 §9.1). */
+export function checkReplyQuestion(q: WireQuestion | undefined, rep: { header: WireHeader; questions: WireQuestion[] }): string | undefined {
   const a = rep.questions[0];
   if (rep.questions.length === 0) return rep.header.rcode === 0 ? 'reply without a question section' : undefined;
   if (rep.questions.length !== 1 || !q || !a || a.name !== q.name || a.type !== q.type || a.class !== q.class) {

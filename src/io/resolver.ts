@@ -1,15 +1,18 @@
 // Authoritative DNS queries (RD=0) over node:dgram/node:net with our own wire code:
 // TLSA RRsets, SOA serials, zone apexes, a zone's nameservers and addresses. Identical concurrent
-// queries are de-duplicated and the number in flight is bounded.
+// queries are de-duplicated, zone lookups batched, and the number in flight is bounded.
 import { lookup } from 'node:dns/promises';
 import type { Rdata, RecordType } from '../core/rdata.js';
 import { DnsProtocolError, UnavailableError } from '../errors.js';
 import type { RRset } from '../providers/types.js';
 import { createDeduper, createLimiter } from './dns-limiter.js';
-import { queryServer, type QueryFlags, type QueryReply } from './dns-query.js';
+import { createCoalescer } from './dns-coalesce.js';
+import type { ReplySummary } from './dns-reply-summary.js';
+import { MAX_PIPELINED, queryServer, queryServerPipelined, type QueryFlags, type QueryReply } from './dns-query.js';
 import { parseAddressRdata, parseNameRdata, parseRrsigRdata, parseSoaRdata, parseTlsaRdata, parseTxtRdata, type RrsigInfo } from './dns-rdata.js';
 import { formatAbsoluteName, TYPE, type WireRecord } from './dns-wire.js';
 import { formatHostPort, type HostPort } from './host-port.js';
+import { isInZone, readZoneApex } from './zone-apex.js';
 
 export interface ResolverOptions {
   timeoutMs: number;
@@ -67,10 +70,6 @@ export function computeCanonicalOwner(wire: Buffer, answers: WireRecord[], name:
     owner = parseNameRdata(wire, cname);
   }
   throw new DnsProtocolError(`CNAME chain for ${name} is longer than 8`);
-}
-
-function isInZone(name: string, zone: string): boolean {
-  return name === zone || zone === '.' || name.endsWith(`.${zone}`);
 }
 
 async function lookupSystem(name: string): Promise<string[]> {
@@ -131,24 +130,29 @@ export function createResolver(opts: ResolverOptions): Resolver {
     return parseSoaRdata(wire, soa).serial;
   }
 
+  // Zone lookups come in bursts (one per owner name of a plan): those asked in the same turn go to
+  // their server as one batch — a lone one as a plain query, more pipelined over TCP, which the
+  // primary must serve anyway (UPDATEs go over TCP) and where a burst is not lost as UDP can be.
+  const soaBatches = new Map<string, (qname: string) => Promise<ReplySummary>>();
+  const askSoa = (server: HostPort, qname: string): Promise<ReplySummary> => {
+    const where = formatHostPort(server);
+    let batch = soaBatches.get(where);
+    if (!batch) {
+      batch = createCoalescer<ReplySummary>(async (names) => {
+        if (names.length === 1) return [await ask(server, names[0]!, TYPE.SOA).then((r) => r.message, (e: Error) => e)];
+        const parts: string[][] = [];
+        for (let i = 0; i < names.length; i += MAX_PIPELINED) parts.push(names.slice(i, i + MAX_PIPELINED));
+        const replies = await Promise.all(parts.map((part) => limit(() => queryServerPipelined(server, part, TYPE.SOA, retry))));
+        return replies.flat();
+      });
+      soaBatches.set(where, batch);
+    }
+    return batch(qname);
+  };
+
   async function queryZoneApex(server: HostPort, name: string): Promise<string> {
     const qname = formatAbsoluteName(name);
-    const { message } = await ask(server, qname, TYPE.SOA);
-    const where = formatHostPort(server);
-    if (message.answers.some((r) => r.type === TYPE.CNAME && r.name === qname)) {
-      throw new DnsProtocolError(`${qname} is a CNAME at ${where}: TLSA records cannot be added beside it (RFC 2181 §10.1)`);
-    }
-    // The SOA is in the answer when `name` is the apex, else in the authority section of the
-    // NODATA/NXDOMAIN reply (RFC 2308 §3).
-    const soa = message.answers.find((r) => r.type === TYPE.SOA) ?? message.authorities.find((r) => r.type === TYPE.SOA);
-    if (!message.header.aa || !soa || !isInZone(qname, soa.name)) {
-      const referral = message.authorities.find((r) => r.type === TYPE.NS);
-      throw new DnsProtocolError(
-        `${where} is not authoritative for ${qname}${referral ? ` (it refers to zone ${referral.name})` : ''}`,
-        { hint: 'dns.server must be the primary of the zone holding the TLSA names' },
-      );
-    }
-    return soa.name;
+    return readZoneApex(await askSoa(server, qname), qname, formatHostPort(server));
   }
 
   async function queryAddresses(server: HostPort, name: string): Promise<string[]> {

@@ -152,7 +152,7 @@ export async function benchPublish(opts: { runs: number }): Promise<Row[]> {
 
     // Where danehook's time goes (the two CPU-side parts of apply(), timed on their own; the rest
     // is sending the messages and BIND applying them): the zone lookups apply() makes (one SOA
-    // query per distinct base name, all in flight at once, bounded by the resolver), and the
+    // query per distinct base name, all in one burst pipelined over TCP by the resolver), and the
     // splitting into messages.
     const zoneMs: number[] = [];
     const splitMs: number[] = [];
@@ -169,7 +169,7 @@ export async function benchPublish(opts: { runs: number }): Promise<Row[]> {
       bench: '2 publish 3,000 TLSA (1,000 names)', metric: 'wall time', unit: 'ms', value: median(ours), runs: ours.length, samples: ours,
       baseline: { name: `nsupdate, ${batches.length} sends of ≤${batch}`, value: median(theirs), runs: theirs.length }, baselineSamples: theirs,
       target: '≤ 1.5×',
-      note: `danehook: ${ourMessages} UPDATE messages over TCP, in process; nsupdate: one process, ${batches.length} sends (its limit for these lines: ${batch} adds per message), its start-up alone ${median(idle).toFixed(0)} ms; of danehook's time, ${median(zoneMs).toFixed(0)} ms are ${names.length} concurrent zone (SOA) lookups (one per owner's base name: a name may sit in a delegated zone, so each is asked) and ${median(splitMs).toFixed(0)} ms the splitting (sizes added up op by op, each message formatted once); every run verified by AXFR (3,000 present), records deleted between runs`,
+      note: `danehook: ${ourMessages} UPDATE messages over TCP, in process; nsupdate: one process, ${batches.length} sends (its limit for these lines: ${batch} adds per message), its start-up alone ${median(idle).toFixed(0)} ms; of danehook's time, ${median(zoneMs).toFixed(0)} ms are ${names.length} zone (SOA) lookups (one per owner's base name: a name may sit in a delegated zone, so each is asked; sent as one burst pipelined over one TCP connection) and ${median(splitMs).toFixed(0)} ms the splitting (sizes added up op by op, each message formatted once); every run verified by AXFR (3,000 present), records deleted between runs`,
     });
     row.ok = row.ratio! <= 1.5;
     const zoned = withRatio({

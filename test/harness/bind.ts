@@ -32,6 +32,8 @@ export interface BindOptions extends ZoneOptions {
   threads?: number;
   /** Replace the default `grant <key> zonesub TLSA;` (e.g. to test a too-narrow policy). */
   updatePolicy?: string;
+  /** More zones the primary serves (same template, no updates), e.g. a child the zone delegates to itself. */
+  extraZones?: string[];
 }
 
 export interface BindHandle extends DnsServerHandle {
@@ -107,7 +109,7 @@ ${policy}zone "${relativeName(zone)}" {
   ${secondary && notifySecondary ? `also-notify { 127.0.0.1 port ${secondary.port}; };` : ''}
   ${opts.inlineSigned ? `dnssec-policy ${policy ? '"harness"' : 'default'}; inline-signing yes;` : ''}
 };
-`;
+${(opts.extraZones ?? []).map((z, i) => `zone "${relativeName(absolute(z))}" { type primary; file "extra-${i}.db"; };\n`).join('')}`;
   const secondaryConf = () => `${common(secondary!)}
 zone "${relativeName(zone)}" {
   type secondary;
@@ -117,6 +119,7 @@ zone "${relativeName(zone)}" {
 };
 `;
   writeFileSync(join(tempDir, 'zone.db'), zoneFileText({ ...opts, zone }));
+  (opts.extraZones ?? []).forEach((z, i) => writeFileSync(join(tempDir, `extra-${i}.db`), zoneFileText({ zone: absolute(z), ttl })));
   writeFileSync(join(tempDir, 'primary.conf'), primaryConf());
   if (secondary) writeFileSync(join(tempDir, 'secondary.conf'), secondaryConf());
   writeFileSync(join(tempDir, 'rndc.conf'), `${rndcKey}options { default-key "harness-rndc"; default-server 127.0.0.1; };\n`);

@@ -81,12 +81,15 @@ export function createRfc2136Provider(opts: Rfc2136Options): DnsProvider {
   async function apply(plan: Plan): Promise<ApplyResult> {
     const byZone = new Map<string, Change[]>();
     const changes = plan.changes.map((c) => ({ ...c, name: formatAbsoluteName(c.name) }));
-    const zones = await Promise.all(changes.map((c) => findZone(c.name))); // concurrent; the resolver bounds it
-    changes.forEach((change, i) => {
-      const list = byZone.get(zones[i]!);
+    // One lookup per distinct name, all started at once: the resolver sends them as one burst.
+    const names = [...new Set(changes.map((c) => c.name))];
+    const zoneOfName = new Map((await Promise.all(names.map(findZone))).map((zone, i) => [names[i]!, zone]));
+    for (const change of changes) {
+      const zone = zoneOfName.get(change.name)!;
+      const list = byZone.get(zone);
       if (list) list.push(change);
-      else byZone.set(zones[i]!, [change]);
-    });
+      else byZone.set(zone, [change]);
+    }
     const result: ApplyResult = { zones: [] };
     for (const [zone, changes] of [...byZone].sort(([a], [b]) => a.localeCompare(b))) {
       const messages = computeUpdateMessages(zone, changes, snapshot, maxUnsigned);
