@@ -8,7 +8,8 @@ import { formatAbsoluteName } from '../../io/dns-wire.js';
 import type { HostPort } from '../../io/host-port.js';
 import { createResolver, type Resolver } from '../../io/resolver.js';
 import { createLogger, type Logger } from '../../log.js';
-import type { ApplyResult, Change, DnsProvider, Plan, RRset } from '../types.js';
+import type { ApplyResult, DnsProvider, Plan, RRset } from '../types.js';
+import { createZoneFinder, groupChangesByZone } from '../zones.js';
 import type { ExecConfig } from './config.js';
 import { formatExecData, parseExecData } from './data.js';
 import { listReplySchema, okReplySchema, PROTOCOL_VERSION, type ExecRequest, type ListReply } from './protocol.js';
@@ -52,8 +53,6 @@ export function createExecProvider(opts: ExecOptions): DnsProvider {
     if (value !== undefined) env[name] = value;
   }
   const capabilities = { atomicPerZone: true };
-  const known = [...new Set(opts.zones.map(formatAbsoluteName))].sort((a, b) => b.length - a.length);
-  const zoneOf = new Map<string, Promise<string>>();
 
   async function call<T>(request: ExecRequest, schema: Parameters<typeof parseAdapterReply>[1], what: string): Promise<T> {
     const ctx = { what: `exec adapter ${adapter} (${what})`, timeoutMs: opts.timeoutMs };
@@ -70,20 +69,7 @@ export function createExecProvider(opts: ExecOptions): DnsProvider {
     return parseAdapterReply(outcome, schema, ctx) as T;
   }
 
-  function findZone(name: string): Promise<string> {
-    const abs = formatAbsoluteName(name);
-    const configured = known.find((z) => abs === z || abs.endsWith(`.${z}`));
-    if (configured) return Promise.resolve(configured);
-    // As rfc2136: nobody delegates at "_25._tcp", so one SOA lookup per base name serves every port.
-    const qname = abs.replace(/^(_[^.]+\.)+/, '');
-    let p = zoneOf.get(qname);
-    if (!p) {
-      p = resolver.queryZoneApex(opts.server, qname);
-      p.catch(() => zoneOf.delete(qname));
-      zoneOf.set(qname, p);
-    }
-    return p;
-  }
+  const findZone = createZoneFinder(opts.zones, (base) => resolver.queryZoneApex(opts.server, base));
 
   async function listRecords(names: string[], type: RecordType = 'TLSA'): Promise<Map<string, RRset>> {
     const unique = [...new Set(names.map(formatAbsoluteName))];
@@ -93,12 +79,8 @@ export function createExecProvider(opts: ExecOptions): DnsProvider {
   }
 
   async function apply(plan: Plan): Promise<ApplyResult> {
-    const byZone = new Map<string, Change[]>();
-    const changes = plan.changes.map((c) => ({ ...c, name: formatAbsoluteName(c.name) }));
-    const zones = await Promise.all(changes.map((c) => findZone(c.name)));
-    changes.forEach((change, i) => byZone.set(zones[i]!, [...(byZone.get(zones[i]!) ?? []), change]));
     const result: ApplyResult = { zones: [] };
-    for (const [zone, list] of [...byZone].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [zone, list] of await groupChangesByZone(plan.changes, findZone)) {
       const request: ExecRequest = {
         version: PROTOCOL_VERSION,
         op: 'apply',

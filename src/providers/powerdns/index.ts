@@ -11,7 +11,8 @@ import { parseContent } from './content.js';
 import { createApiClient } from './http.js';
 import { computeRRsetPatch, type ApiRRset } from './merge.js';
 import { parseZoneDetail } from './zone-json.js';
-import { createZoneFinder } from './zones.js';
+import { createApiZones } from './zones.js';
+import { groupByZone, groupChangesByZone } from '../zones.js';
 
 export interface PowerDnsOptions extends PowerDnsConfig {
   apiKey: string;
@@ -44,7 +45,7 @@ async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T) => Prom
 
 export function createPowerDnsProvider(opts: PowerDnsOptions): DnsProvider {
   const api = createApiClient({ url: opts.url, apiKey: opts.apiKey, timeoutMs: opts.timeoutMs });
-  const zones = createZoneFinder(api, opts.serverId, opts.zones);
+  const zones = createApiZones(api, opts.serverId, opts.zones);
   const maxPatches = opts.maxPatches ?? 3;
   const filteredReadLimit = opts.filteredReadLimit ?? 16;
   const identity = `PowerDNS API ${opts.url} (server ${opts.serverId})`;
@@ -72,21 +73,10 @@ export function createPowerDnsProvider(opts: PowerDnsOptions): DnsProvider {
     };
   }
 
-  async function groupByZone<T>(items: T[], nameOf: (item: T) => string): Promise<Map<string, T[]>> {
-    const zoneNames = await Promise.all(items.map((i) => zones.findZone(nameOf(i))));
-    const out = new Map<string, T[]>();
-    items.forEach((item, i) => {
-      const list = out.get(zoneNames[i]!);
-      if (list) list.push(item);
-      else out.set(zoneNames[i]!, [item]);
-    });
-    return new Map([...out].sort(([a], [b]) => a.localeCompare(b)));
-  }
-
   async function listRecords(names: string[], type: RecordType = 'TLSA'): Promise<Map<string, RRset>> {
     const unique = [...new Set(names.map(formatAbsoluteName))];
     const out = new Map<string, RRset>();
-    for (const [zone, list] of await groupByZone(unique, (n) => n)) {
+    for (const [zone, list] of await groupByZone(unique, (n) => n, zones.findZone)) {
       const read = (await readRRsets(zone, list.map((name) => ({ name, type })))).rrsets;
       for (const name of list) {
         const rrset = read.get(rrsetKey(name, type))!;
@@ -145,9 +135,8 @@ export function createPowerDnsProvider(opts: PowerDnsOptions): DnsProvider {
   }
 
   async function apply(plan: Plan): Promise<ApplyResult> {
-    const changes = plan.changes.map((c) => ({ ...c, name: formatAbsoluteName(c.name) }));
     const result: ApplyResult = { zones: [] };
-    for (const [zone, list] of await groupByZone(changes, (c) => c.name)) {
+    for (const [zone, list] of await groupChangesByZone(plan.changes, zones.findZone)) {
       await applyZone(zone, list);
       result.zones.push({ zone, changes: list.length });
     }

@@ -1,21 +1,17 @@
 // The zone of a name without DNS: a zone the config names (longest suffix) first, else the longest
 // zone the API lists (GET /zones, read once per provider) that contains the name.
 import { ConfigError } from '../../errors.js';
-import { formatAbsoluteName } from '../../io/dns-wire.js';
+import { createZoneFinder, isInZone, type FindZone } from '../zones.js';
 import type { ApiClient } from './http.js';
 import { parseZoneList, type ZoneSummary } from './zone-json.js';
 
-export interface ZoneFinder {
-  findZone(name: string): Promise<string>;
+export interface ApiZones {
+  findZone: FindZone;
   /** URL path of a zone: /servers/{serverId}/zones/{id} (the id the API listed, else the name). */
   zonePath(zone: string): string;
 }
 
-const inZone = (name: string, zone: string) => zone === '.' || name === zone || name.endsWith(`.${zone}`);
-const longestFirst = (a: string, b: string) => b.length - a.length;
-
-export function createZoneFinder(api: ApiClient, serverId: string, configured: string[]): ZoneFinder {
-  const known = [...new Set(configured.map(formatAbsoluteName))].sort(longestFirst);
+export function createApiZones(api: ApiClient, serverId: string, configured: string[]): ApiZones {
   const serverPath = `/servers/${encodeURIComponent(serverId)}`;
   let listed: Promise<ZoneSummary[]> | undefined;
   const ids = new Map<string, string>();
@@ -32,16 +28,14 @@ export function createZoneFinder(api: ApiClient, serverId: string, configured: s
     return listed;
   }
 
-  async function findZone(name: string): Promise<string> {
-    const abs = formatAbsoluteName(name);
-    const configured = known.find((z) => inZone(abs, z));
-    if (configured) return configured;
-    const zones = (await listZones()).map((z) => z.name).filter((z) => inZone(abs, z)).sort(longestFirst);
+  // Outside the configured zones: the longest zone PowerDNS holds that contains the name.
+  const findZone = createZoneFinder(configured, async (base, asked) => {
+    const zones = (await listZones()).map((z) => z.name).filter((z) => isInZone(base, z)).sort((a, b) => b.length - a.length);
     if (zones.length === 0) {
-      throw new ConfigError(`no zone at PowerDNS API ${api.baseUrl} (server ${serverId}) contains ${abs}`, { hint: 'create the zone in PowerDNS, or set dns.zone' });
+      throw new ConfigError(`no zone at PowerDNS API ${api.baseUrl} (server ${serverId}) contains ${asked}`, { hint: 'create the zone in PowerDNS, or set dns.zone' });
     }
     return zones[0]!;
-  }
+  });
 
   return { findZone, zonePath: (zone) => `${serverPath}/zones/${encodeURIComponent(ids.get(zone) ?? zone)}` };
 }

@@ -7,7 +7,8 @@ import { DnsProtocolError } from '../../errors.js';
 import { formatAbsoluteName, MAX_TCP_MESSAGE } from '../../io/dns-wire.js';
 import { formatHostPort, type HostPort } from '../../io/host-port.js';
 import { createResolver, type Resolver } from '../../io/resolver.js';
-import type { ApplyResult, Change, DnsProvider, Plan, RRset } from '../types.js';
+import type { ApplyResult, DnsProvider, Plan, RRset } from '../types.js';
+import { createZoneFinder, groupChangesByZone } from '../zones.js';
 import { formatUpdateMessage, type UpdateMessage } from './message.js';
 import { applyToSnapshot, computeUpdateMessages, snapshotKey } from './split.js';
 import { sendSignedUpdate } from './transport.js';
@@ -33,26 +34,7 @@ export function createRfc2136Provider(opts: Rfc2136Options): DnsProvider {
   const maxUnsigned = (opts.maxMessageBytes ?? MAX_TCP_MESSAGE) - computeTsigRecordSize(opts.key);
   // What listRecords last returned per name: the prerequisites of apply() (see split.ts).
   const snapshot = new Map<string, Rdata[]>();
-  const zoneOf = new Map<string, Promise<string>>();
-
-  // Longest first: a name in a delegated child zone the config names is in the child.
-  const known = [...new Set((opts.zones ?? []).map(formatAbsoluteName))].sort((a, b) => b.length - a.length);
-
-  function findZone(name: string): Promise<string> {
-    const abs = formatAbsoluteName(name);
-    const configured = known.find((z) => abs === z || abs.endsWith(`.${z}`));
-    if (configured) return Promise.resolve(configured);
-    // "_25._tcp.mx.example.com." is in the zone of "mx.example.com." (nobody delegates at _tcp):
-    // one SOA lookup per base name serves every port of it.
-    const qname = formatAbsoluteName(name).replace(/^(_[^.]+\.)+/, '');
-    let p = zoneOf.get(qname);
-    if (!p) {
-      p = resolver.queryZoneApex(opts.server, qname);
-      p.catch(() => zoneOf.delete(qname));
-      zoneOf.set(qname, p);
-    }
-    return p;
-  }
+  const findZone = createZoneFinder(opts.zones ?? [], (base) => resolver.queryZoneApex(opts.server, base));
 
   async function listRecords(names: string[], type: RecordType = 'TLSA'): Promise<Map<string, RRset>> {
     const unique = [...new Set(names.map(formatAbsoluteName))];
@@ -79,19 +61,8 @@ export function createRfc2136Provider(opts: Rfc2136Options): DnsProvider {
   }
 
   async function apply(plan: Plan): Promise<ApplyResult> {
-    const byZone = new Map<string, Change[]>();
-    const changes = plan.changes.map((c) => ({ ...c, name: formatAbsoluteName(c.name) }));
-    // One lookup per distinct name, all started at once: the resolver sends them as one burst.
-    const names = [...new Set(changes.map((c) => c.name))];
-    const zoneOfName = new Map((await Promise.all(names.map(findZone))).map((zone, i) => [names[i]!, zone]));
-    for (const change of changes) {
-      const zone = zoneOfName.get(change.name)!;
-      const list = byZone.get(zone);
-      if (list) list.push(change);
-      else byZone.set(zone, [change]);
-    }
     const result: ApplyResult = { zones: [] };
-    for (const [zone, changes] of [...byZone].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [zone, changes] of await groupChangesByZone(plan.changes, findZone)) {
       const messages = computeUpdateMessages(zone, changes, snapshot, maxUnsigned);
       for (const [i, m] of messages.entries()) {
         const part = messages.length > 1 ? ` (message ${i + 1} of ${messages.length})` : '';
