@@ -2,6 +2,7 @@
 // (DKIM keys, RFC 6376 §3.6.2). Comparison and presentation by type; TXT compared as the joined
 // value, because a long value is split into ≤255-byte strings on the wire (RFC 1035 §3.3.14). Pure.
 import { formatTlsaRdata, parseTlsaRdata, sameTlsaRdata, type TlsaRdata } from './tlsa.js';
+import { quoteCharacterStrings } from './txt-presentation.js';
 
 export type RecordType = 'TLSA' | 'TXT';
 export const RECORD_TYPES: readonly RecordType[] = ['TLSA', 'TXT'];
@@ -38,10 +39,10 @@ export function formatRdata(r: Rdata): string {
   return 'text' in r ? r.text : formatTlsaRdata(r);
 }
 
-/** Zone-file presentation of the data: TLSA as is; TXT as quoted ≤255-byte strings. */
+/** Zone-file presentation of the data: TLSA as is; TXT as quoted ≤255-byte strings (core/txt-presentation.ts). */
 export function formatRdataPresentation(r: Rdata): string {
   if (!('text' in r)) return formatTlsaRdata(r);
-  return txtStrings(r).map((part) => `"${part.toString('latin1').replace(/["\\]/g, '\\$&')}"`).join(' ');
+  return quoteCharacterStrings(txtStrings(r));
 }
 
 /** The character-strings of a TXT record: as read from DNS, or ours split at 255 bytes. */

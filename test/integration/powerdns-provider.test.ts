@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import type { Rdata } from '../../src/core/rdata.js';
+import { txtStrings, type Rdata, type TxtRdata } from '../../src/core/rdata.js';
 import { DanehookError } from '../../src/errors.js';
 import { createPowerDnsProvider, type PowerDnsOptions } from '../../src/providers/powerdns/index.js';
 import type { Change } from '../../src/providers/types.js';
@@ -76,7 +76,11 @@ test('powerdns provider against real PowerDNS (HTTP API)', { timeout: 60_000 }, 
     assert.deepEqual(got.get(OWNER), { name: OWNER, ttl: 300, records: [rd(0xab)] });
     assert.deepEqual(got.get(`_465._tcp.mx.${ZONE}`), { name: `_465._tcp.mx.${ZONE}`, ttl: null, records: [] });
     const txt = await p.listRecords([DKIM.toUpperCase(), `nope._domainkey.${ZONE}`], 'TXT');
-    assert.deepEqual(txt.get(DKIM), { name: DKIM, ttl: 300, records: [{ type: 'TXT', text: DKIM_VALUE, strings: dkimStrings }] });
+    const [record, ...more] = txt.get(DKIM)!.records as TxtRdata[];
+    assert.equal(more.length, 0);
+    assert.equal(record!.text, DKIM_VALUE);
+    // The strings as PowerDNS holds them (kept explicitly only when not danehook's own 255-byte split).
+    assert.deepEqual(txtStrings(record!).map(String), dkimStrings);
     assert.equal(txt.get(`nope._domainkey.${ZONE}`)!.records.length, 0);
   });
 

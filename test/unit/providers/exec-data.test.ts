@@ -2,7 +2,8 @@
 // what it accepts back, including TXT quoting, escapes and the split of long values. Pure.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatExecData, parseCharacterStrings, parseExecData } from '../../../src/providers/exec/data.js';
+import { formatExecData, parseExecData } from '../../../src/providers/exec/data.js';
+import { parseCharacterStrings } from '../../../src/core/txt-presentation.js';
 import { checkListReply } from '../../../src/providers/exec/index.js';
 import { listReplySchema } from '../../../src/providers/exec/protocol.js';
 

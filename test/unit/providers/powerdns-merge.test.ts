@@ -26,7 +26,8 @@ test('TXT content: quoted strings with \\" \\\\ \\DDD escapes, as PowerDNS echoe
     text: Buffer.concat([Buffer.from('a"b\\c;d'), Buffer.from([255]), Buffer.from('x\n é')]).toString('utf8'),
     strings: ['a"b\\c;d', Buffer.concat([Buffer.from([255]), Buffer.from('x\n é')]).toString('utf8')],
   });
-  assert.deepEqual(parseTxtContent('""'), { type: 'TXT', text: '', strings: [''] });
+  assert.deepEqual(parseTxtContent('""'), { type: 'TXT', text: '' });
+  assert.equal(parseTxtContent('unquoted'), undefined, 'PowerDNS refuses unquoted TXT content (422), so none is read back');
   assert.equal(parseTxtContent('"unterminated'), undefined);
   assert.equal(parseTxtContent(''), undefined);
   const long = 'v=DKIM1; k=rsa; p=' + 'A'.repeat(400);
