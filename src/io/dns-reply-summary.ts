@@ -1,6 +1,6 @@
 // A lean reading of a reply for zone-apex detection (RFC 1035 §4.1): header, question, and the
 // owner name and type of each answer and authority record — no rdata. Bursts read a thousand.
-import { HEADER_BYTES, parseHeader, readName, WireFormatError, type WireHeader, type WireQuestion } from './dns-wire.js';
+import { parseHeader, readName, readQuestions, WireFormatError, type WireHeader, type WireQuestion } from './dns-wire.js';
 
 export interface RecordHead {
   name: string;
@@ -21,14 +21,8 @@ export interface ReplySummary {
  */
 export function readReplySummary(buf: Buffer): ReplySummary {
   const header = parseHeader(buf);
-  let pos = HEADER_BYTES;
-  const questions: WireQuestion[] = [];
-  for (let i = 0; i < header.qdcount; i++) {
-    const { name, end } = readName(buf, pos);
-    if (end + 4 > buf.length) throw new WireFormatError('truncated question');
-    questions.push({ name, type: buf.readUInt16BE(end), class: buf.readUInt16BE(end + 2) });
-    pos = end + 4;
-  }
+  const { questions, end } = readQuestions(buf, header.qdcount);
+  let pos = end;
   // Owner, then TYPE, CLASS, TTL, RDLENGTH (10 bytes), then RDATA (RFC 1035 §4.1.3).
   const heads = (count: number, keep: boolean): RecordHead[] => {
     const out: RecordHead[] = [];

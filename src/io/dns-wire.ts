@@ -202,20 +202,27 @@ export interface WireMessage {
   additionals: WireRecord[];
 }
 
+/** The question section (RFC 1035 §4.1.2), which follows the header; `end` is where the answers start. */
+export function readQuestions(buf: Buffer, count: number): { questions: WireQuestion[]; end: number } {
+  let pos = HEADER_BYTES;
+  const questions: WireQuestion[] = [];
+  for (let i = 0; i < count; i++) {
+    const { name, end } = readName(buf, pos);
+    if (end + 4 > buf.length) throw new WireFormatError('truncated question');
+    questions.push({ name, type: buf.readUInt16BE(end), class: buf.readUInt16BE(end + 2) });
+    pos = end + 4;
+  }
+  return { questions, end: pos };
+}
+
 /**
  * Parse a whole message into sections with raw rdata and record offsets. Strict: trailing bytes
  * or truncated records are errors (a reply we cannot fully read is not one we trust).
  */
 export function parseMessage(buf: Buffer): WireMessage {
   const header = parseHeader(buf);
-  let pos = HEADER_BYTES;
-  const questions: WireQuestion[] = [];
-  for (let i = 0; i < header.qdcount; i++) {
-    const { name, end } = readName(buf, pos);
-    if (end + 4 > buf.length) throw new WireFormatError('truncated question');
-    questions.push({ name, type: buf.readUInt16BE(end), class: buf.readUInt16BE(end + 2) });
-    pos = end + 4;
-  }
+  const { questions, end } = readQuestions(buf, header.qdcount);
+  let pos = end;
   const readRecords = (count: number): WireRecord[] => {
     const out: WireRecord[] = [];
     for (let i = 0; i < count; i++) {

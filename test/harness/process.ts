@@ -117,3 +117,13 @@ export function isPidAlive(pid: number): boolean {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/** Gone: no such process, or a zombie waiting for an init that may not reap it here (PID 1 is not always an init). */
+export function isPidGone(pid: number): boolean {
+  if (!isPidAlive(pid)) return true;
+  try {
+    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}

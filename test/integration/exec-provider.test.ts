@@ -19,6 +19,7 @@ import { presentedSpkiSha256, readTlsa } from '../harness/dane-check.js';
 import { startPostfixOutageMonitor } from '../harness/outage-monitor.js';
 import { entryStatus, postDeployUntil } from '../harness/steps.js';
 import { reportFigures } from '../harness/figures.js';
+import { isPidGone } from '../harness/process.js';
 
 const TTL = 2;
 const DOMAIN = 'mx.example.test';
@@ -102,7 +103,7 @@ test('exec provider + nsupdate adapter: full rollover without violation; hanging
       assert.ok(last?.lastError, `${name}: status shows the error`);
       if (name === 'hang') {
         const pids = JSON.parse(readFileSync(pidsFile, 'utf8')) as number[];
-        for (const pid of pids) assert.ok(isGone(pid), `hang adapter process ${pid} was stopped`);
+        for (const pid of pids) assert.ok(isPidGone(pid), `hang adapter process ${pid} was stopped`);
       }
     }
     assert.equal(await presentedSpkiSha256('127.0.0.1', pf.smtpPort), spki(b), 'postfix still serves B');
@@ -125,16 +126,3 @@ test('exec provider + nsupdate adapter: full rollover without violation; hanging
   assert.equal(report.violations, 0, report.details.slice(0, 10).join('\n'));
   for (const x of [a, b, c]) assert.ok(report.presentedSeen.includes(spki(x)), `monitor saw ${x.name}`);
 });
-
-function isGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return true;
-  }
-  try {
-    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
-}

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createExecProvider, type ExecOptions } from '../../../src/providers/exec/index.js';
 import type { Logger } from '../../../src/log.js';
+import { isPidGone } from '../../harness/process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'danehook-exec-unit-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,24 +37,11 @@ function provider(command: string[], extra: Partial<ExecOptions> = {}) {
   return { p, lines };
 }
 
-/** Gone: no such process, or a zombie waiting for an init that may not reap here. */
-function isGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return true;
-  }
-  try {
-    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
 async function assertGone(pidsFile: string): Promise<void> {
   assert.ok(existsSync(pidsFile), 'the adapter wrote its pids');
   const pids = JSON.parse(readFileSync(pidsFile, 'utf8')) as number[];
-  for (let i = 0; i < 20 && !pids.every(isGone); i++) await new Promise((r) => setTimeout(r, 50));
-  for (const pid of pids) assert.ok(isGone(pid), `process ${pid} is gone`);
+  for (let i = 0; i < 20 && !pids.every(isPidGone); i++) await new Promise((r) => setTimeout(r, 50));
+  for (const pid of pids) assert.ok(isPidGone(pid), `process ${pid} is gone`);
 }
 
 async function expectExit(promise: Promise<unknown>, code: number, message: RegExp): Promise<number> {
