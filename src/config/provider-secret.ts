@@ -16,6 +16,7 @@ export function resolveProviderSecret(config: Config, raw: unknown, env: NodeJS.
     case 'rfc2136':
       return { tsig: resolveTsigKey(config, raw, env, warnings) };
     case 'powerdns':
+      warnIfCleartext(config.dns.powerdns!.url, warnings);
       return { apiKey: resolveApiKey(config.dns.powerdns!.apiKeyFile, env, warnings) };
     case 'exec':
       return {};
@@ -40,6 +41,14 @@ function resolveApiKey(file: string | undefined, env: NodeJS.ProcessEnv, warning
   // An HTTP header value cannot hold control characters; say so instead of failing in fetch().
   if (key === '' || /[\x00-\x1f\x7f]/.test(key)) throw new ConfigError(`${source}: the API key is empty or spans several lines`);
   return key;
+}
+
+/** The API key travels in a header: over plain http it is readable on every network hop but loopback. */
+function warnIfCleartext(url: string, warnings: string[]): void {
+  const u = new URL(url);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
+  if (u.protocol === 'http:' && !loopback) warnings.push(`dns.powerdns.url ${url} is plain http to another host: the API key crosses the network readable; put TLS (https://) in front of the PowerDNS webserver`);
 }
 
 function warnIfExposed(path: string, what: string, warnings: string[]): void {

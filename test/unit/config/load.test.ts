@@ -67,3 +67,17 @@ test('powerdns: API key from apiKeyFile, else $DANEHOOK_PDNS_API_KEY; none, empt
   writeFileSync(join(dir, 'p-missing.yaml'), pdns(`, apiKeyFile: ${join(dir, 'nope')}`));
   await assert.rejects(loadConfig({ file: join(dir, 'p-missing.yaml'), env: {} }), /dns\.powerdns\.apiKeyFile .*nope does not exist/);
 });
+
+test('powerdns: plain http to another host warns (the key would cross the network readable); loopback and https do not', async () => {
+  const cfg = (url: string) => `dns:\n  provider: powerdns\n  server: 127.0.0.1:53\n  powerdns: { url: "${url}" }\ncertificates:\n  - { id: mx, domains: [mx.example.com], ports: [25] }\n`;
+  const warned = async (url: string) => {
+    writeFileSync(join(dir, 'p-url.yaml'), cfg(url));
+    return (await loadConfig({ file: join(dir, 'p-url.yaml'), env: { DANEHOOK_PDNS_API_KEY: 'k' } })).warnings.filter((w) => /plain http/.test(w)).length;
+  };
+  assert.equal(await warned('http://192.0.2.1:8081'), 1);
+  assert.equal(await warned('http://pdns.example.com:8081'), 1);
+  assert.equal(await warned('http://127.0.0.1:8081'), 0);
+  assert.equal(await warned('http://[::1]:8081'), 0);
+  assert.equal(await warned('http://localhost:8081'), 0);
+  assert.equal(await warned('https://pdns.example.com'), 0);
+});
