@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // danehook exec adapter (protocol v1, see README.md here) that drives BIND's `dig` and `nsupdate`:
 // list = one `dig +norec` per batch of names at the primary; apply = one `nsupdate` transaction
-// (a single RFC 2136 UPDATE, all-or-nothing) per zone; check = an empty UPDATE, which proves the
+// (a single RFC 2136 UPDATE, all-or-nothing; several, reported non-atomic, beyond 64 KiB) per zone; check = an empty UPDATE, which proves the
 // server is reachable, authoritative for the zone and accepts the TSIG key, and changes nothing.
 //
 // Usage (in dns.exec.command; danehook passes no environment unless dns.exec.env names it):
@@ -147,19 +147,41 @@ function apply(req, opts) {
     if (!Number.isInteger(c.ttl) || c.ttl < 0 || c.ttl > 2147483647) throw new AdapterError('invalid', `changes[${i}].ttl must be an integer`);
     return `update add ${name} ${c.ttl} ${type} ${data}`;
   });
-  nsupdate(zone, lines, opts);
-  reply({ ok: true, atomic: true }); // one UPDATE message: the server applies all of it or none (RFC 2136 §3.7)
+  const messages = chunkBySize(lines);
+  nsupdate(zone, messages, opts);
+  // One UPDATE message: the server applies all of it or none (RFC 2136 §3.7). Several: each is
+  // atomic, the whole is not — say so, and danehook re-reads DNS and converges after a failure.
+  reply({ ok: true, atomic: messages.length === 1 });
+}
+
+// An UPDATE message holds at most 64 KiB (nsupdate: "ran out of space"). A line's length bounds
+// its record's wire size (hex is twice its bytes, names are compressed), so lines are packed into
+// messages of at most MESSAGE_TEXT_BYTES of text each.
+const MESSAGE_TEXT_BYTES = 48 * 1024;
+function chunkBySize(lines) {
+  const messages = [[]];
+  let size = 0;
+  for (const line of lines) {
+    if (size + line.length > MESSAGE_TEXT_BYTES && messages.at(-1).length > 0) {
+      messages.push([]);
+      size = 0;
+    }
+    messages.at(-1).push(line);
+    size += line.length + 1;
+  }
+  return messages;
 }
 
 function check(req, opts) {
   const zone = checkName(req.zone, 'zone');
   // An UPDATE without prerequisites or updates: NOERROR (signed with our key) or the reason why not.
-  nsupdate(zone, [], opts);
+  nsupdate(zone, [[]], opts);
   reply({ ok: true, atomic: true });
 }
 
-function nsupdate(zone, updates, opts) {
-  const script = [`server ${opts.host} ${opts.port}`, `zone ${zone}`, ...updates, 'send', ''].join('\n');
+/** One nsupdate run; one `send` (one UPDATE message) per list of update lines. nsupdate stops at the first failed send. */
+function nsupdate(zone, messages, opts) {
+  const script = [`server ${opts.host} ${opts.port}`, `zone ${zone}`, ...messages.flatMap((m) => [...m, 'send']), ''].join('\n');
   // -v: TCP (an UPDATE of many records does not fit a UDP datagram); -t/-u: seconds per try.
   const r = run(opts.nsupdate, ['-v', '-t', String(opts.timeout), '-u', String(opts.timeout), '-k', opts.keyFile], script, opts);
   if (r.status === 0) return;

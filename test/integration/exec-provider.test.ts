@@ -7,11 +7,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { requireBinaries } from '../harness/binaries.js';
 import { startBind } from '../harness/bind.js';
-import { nsupdate } from '../harness/dns.js';
+import { dig, nsupdate } from '../harness/dns.js';
+import { createExecProvider } from '../../src/providers/exec/index.js';
 import { startPostfix } from '../harness/postfix.js';
 import { makeCa, makeIntermediate, makeLeaf, opensslAssociation, removeCertDir, type CertFiles } from '../harness/certs.js';
 import { bindConfig, makeWorkspace, nsupdateAdapterSection, postfixEntry, runCli, type ExecSection } from '../harness/cli.js';
@@ -125,4 +126,24 @@ test('exec provider + nsupdate adapter: full rollover without violation; hanging
   if (failure) throw failure;
   assert.equal(report.violations, 0, report.details.slice(0, 10).join('\n'));
   for (const x of [a, b, c]) assert.ok(report.presentedSeen.includes(spki(x)), `monitor saw ${x.name}`);
+});
+
+test('nsupdate adapter: a plan beyond one 64 KiB UPDATE goes out as several messages, all applied, reported non-atomic', { timeout: 60_000 }, async (t) => {
+  if (!requireBinaries(t, ['named', 'dig', 'nsupdate'])) return;
+  const bind = await startBind(t, { zone: 'example.test', ttl: TTL });
+  const warnings: string[] = [];
+  const p = createExecProvider({
+    command: nsupdateAdapterSection(bind).command, timeoutMs: 30_000, passEnv: [], env: {}, server: bind.primary, zones: ['example.test'],
+    log: { info: () => {}, debug: () => {}, error: () => {}, warn: (m: string) => void warnings.push(m) },
+  });
+  // 1,500 SHA-256 TLSA adds: one nsupdate `send` of them fails with "ran out of space" (measured).
+  const names = Array.from({ length: 500 }, (_, i) => `_25._tcp.h${i}.example.test.`);
+  const data = (i: number, j: number) => createHash('sha256').update(`${i}/${j}`).digest('hex');
+  const changes = names.flatMap((name, i) => [0, 1, 2].map((j) => ({ op: 'create' as const, name, ttl: TTL, rdata: { usage: 3, selector: 1, matchingType: 1, data: data(i, j) } })));
+  await p.apply({ changes });
+  // Known answer from dig: every record is served by the primary.
+  const axfr = (await dig(bind.primary, 'example.test', 'AXFR')).answers.filter((l) => /\sTLSA\s/.test(l));
+  assert.equal(axfr.length, 1500, 'all 1,500 records in the zone (AXFR)');
+  assert.ok(axfr.some((l) => l.toLowerCase().includes(data(499, 2))), 'the last one too');
+  assert.equal(warnings.filter((w) => /all-or-nothing/.test(w)).length, 1, 'danehook was told the apply was not atomic');
 });
