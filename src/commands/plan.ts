@@ -63,7 +63,7 @@ export async function planCommand(ctx: CommandContext): Promise<number> {
   const nextView = next && { spki: next.spki, source: next.source, phase: next.phase, since: next.propagatedAt, agedAt: next.activateAfter, records: next.records.map((r) => `${r.name} TLSA ${r.tlsa}`) };
   // The path this certificate would take: its key is the announced next key (at once once aged) or not.
   const usesNext = next?.spki === input.spkiHash;
-  const pathText = usesNext ? (isNextKeyAged(next!, ctx.now()) ? 'next key, aged: would go live at once' : `next key, not aged until ${next!.activateAfter ?? 'every server serves it'}: would wait`) : undefined;
+  const pathText = usesNext ? (isNextKeyAged(next!, ctx.now()) ? 'next key, aged: would go live at once' : next!.activateAfter ? `next key, not aged until ${next!.activateAfter}: would go live then` : 'next key, not yet served by every server: would wait delayFactor × TTL like a new key') : undefined;
 
   if (ctx.options.json) {
     const result: Record<string, unknown> = { id: entry.id, records: records.map(formatRecordJson), changes: (changes ?? []).map(formatChangeJson), next: nextView ?? null };

@@ -4,7 +4,7 @@
 import type { EntryState, Rollover } from './state.js';
 
 /** What a rollover and a next-key announcement share: records published, then seen on every server. */
-export type Publication = Pick<Rollover, 'servers' | 'publishedAt' | 'propagatedAt' | 'activateAfter' | 'replacedTtl' | 'alreadyServed'> & { phase: string };
+export type Publication = Pick<Rollover, 'servers' | 'publishedAt' | 'propagatedAt' | 'activateAfter' | 'replacedTtl' | 'alreadyServed'> & { phase: string; servedSince?: string | undefined };
 import { isSupersedable } from './phases.js';
 
 export interface RolloverPolicy {
@@ -67,14 +67,16 @@ export function computeDueAt(step: Step): Date | undefined {
 /**
  * The activation deadline: the last authoritative server's first answer with the new records plus
  * delayFactor × the largest TTL of the RRsets they joined (RFC 7671 §8.1: at least two TTLs) plus
- * the margin, and no earlier than publication + minDelay. The margin exists because real caches
+ * the margin, and no earlier than publication + minDelay. Records announced before the renewal (a
+ * next key, `servedSince`) count from when every server first served the announcement. The margin exists because real caches
  * count whole seconds: Postfix keeps a TLSA answer until 1 + now + TTL (tls_dane.c) and Unbound
  * rounds its cache clock, so an old RRset can outlive delayFactor × TTL by up to ~2 s. No old RRset (or the records were already served with the
  * live certificate): nothing cached can contradict the new certificate, so no TTL wait.
  */
 export function computeActivateAfter(r: Publication, policy: RolloverPolicy): { at: Date; waitsForTtl: boolean } {
   const served = Object.values(r.servers).map((s) => t(s.firstServedAt));
-  const lastServed = Math.max(...served, t(r.publishedAt));
+  // Records announced earlier (a next key) have been served by every server since `servedSince`.
+  const lastServed = r.servedSince ? t(r.servedSince) : Math.max(...served, t(r.publishedAt));
   const waitsForTtl = r.replacedTtl !== null && !r.alreadyServed;
   const ttlWait = waitsForTtl ? policy.delayFactor * r.replacedTtl! * 1000 + policy.margin : 0;
   return { at: new Date(Math.max(lastServed + ttlWait, t(r.publishedAt) + policy.minDelay)), waitsForTtl };

@@ -61,7 +61,9 @@ export async function pollPropagation(s: Session, id: string, r: Rollover): Prom
   const waiting = observations.filter((o) => !o.servesAll).map((o) => o.server);
   if (next.phase === 'propagated') {
     const why = next.path === 'next-key'
-      ? 'the new key was announced in advance and its records have been served long enough'
+      ? next.alreadyServed
+        ? 'the new key was announced in advance and its records have been served long enough'
+        : `the new key was announced in advance: ${s.policy.delayFactor} × TTL ${next.replacedTtl}s + margin ${s.policy.margin / 1000}s after every server first served the announcement`
       : next.alreadyServed
       ? 'the records were already served with the live certificate'
       : next.replacedTtl === null

@@ -72,15 +72,19 @@ export async function publishBesideLive(s: Session, id: string, records: StateRe
 
 /**
  * Which path a renewal takes. Records served all along — the live key's (e.g. certbot
- * --reuse-key with 3 1 1), or an announced next key's once aged (RFC 7671 §8.1 "current + next")
- * — cannot be contradicted by any cache: it goes live at once. Anything else waits for the TTL.
+ * --reuse-key with 3 1 1), or an announced next key's (RFC 7671 §8.1 "current + next") — cannot
+ * be contradicted by any cache once they have aged: `same-key` goes live at once, `next-key` at
+ * once when the announcement has aged, else when it ages (not delayFactor × TTL after the renewal:
+ * every server has served those records since the announcement propagated). `new-key` waits.
  */
-export function choosePath(live: DnsRecord[], next: NextKey | null, mine: DnsRecord[], servedBefore: boolean, now: Date): RolloverPath {
+export function choosePath(live: DnsRecord[], next: NextKey | null, mine: DnsRecord[], servedBefore: boolean): RolloverPath {
   if (!servedBefore) return 'new-key';
   if (containsAll(live, mine)) return 'same-key';
-  if (next && isNextKeyAged(next, now) && containsAll(unionRecords(live, fromStateRecords(next.records)), mine)) return 'next-key';
+  if (next?.phase === 'propagated' && next.propagatedAt && containsAll(unionRecords(live, fromStateRecords(next.records)), mine)) return 'next-key';
   return 'new-key';
 }
+
+const maxTtl = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
 
 export async function publishRollover(s: Session, id: string, r: Rollover): Promise<Rollover> {
   const kind = kindOf(s, id);
@@ -90,12 +94,16 @@ export async function publishRollover(s: Session, id: string, r: Rollover): Prom
   if (s.dryRun) return r;
   const pub = { ...published, replacedTtl: kind.waitTtl(published.replacedTtl, published.records) };
   const es = s.entryState(id);
-  const path = choosePath(fromStateRecords(es.live?.records ?? []), es.next, pub.records, pub.servedBefore, s.now());
-  const alreadyServed = path !== 'new-key';
-  const servedSince = path === 'next-key' && es.next?.propagatedAt ? { servedSince: es.next.propagatedAt } : {};
-  s.event({ id, rollover: r.id, event: 'phase', phase: 'published', replacedTtl: pub.replacedTtl, alreadyServed, path, ...servedSince });
+  const next = es.next;
+  const path = choosePath(fromStateRecords(es.live?.records ?? []), next, pub.records, pub.servedBefore);
+  const alreadyServed = path === 'same-key' || (path === 'next-key' && isNextKeyAged(next!, s.now()));
+  // Not yet aged: the wait counts from when every server first served the announcement, for the
+  // longer of the TTLs the announcement and this renewal replaced (computeActivateAfter).
+  const servedSince = path === 'next-key' ? { servedSince: next!.propagatedAt! } : {};
+  const replacedTtl = path === 'next-key' && !alreadyServed ? maxTtl(pub.replacedTtl, next!.replacedTtl) : pub.replacedTtl;
+  s.event({ id, rollover: r.id, event: 'phase', phase: 'published', replacedTtl, alreadyServed, path, ...servedSince });
   return {
-    ...r, phase: 'published', records: pub.records.map(toStateRecord), replacedTtl: pub.replacedTtl, alreadyServed, path, ...servedSince,
+    ...r, phase: 'published', records: pub.records.map(toStateRecord), replacedTtl, alreadyServed, path, ...servedSince,
     publishedAt: pub.publishedAt, lastError: null, attempts: r.attempts + 1,
   };
 }

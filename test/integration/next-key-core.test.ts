@@ -19,7 +19,7 @@ const TTL = 2;
 const OWNER = '_25._tcp.mx.example.test.';
 const sorted = (xs: string[]) => [...xs].sort();
 
-async function rig(t: Parameters<typeof startBind>[0], nextKey: object = { mode: 'auto' }) {
+async function rig(t: Parameters<typeof startBind>[0], nextKey: object = { mode: 'auto' }, margin = '1s') {
   const bind = await startBind(t, { zone: 'example.test', ttl: TTL, secondary: true });
   const ws = makeWorkspace();
   const ca = makeCa('Next Key Root');
@@ -28,7 +28,7 @@ async function rig(t: Parameters<typeof startBind>[0], nextKey: object = { mode:
   const key = join(ws.dir, 'privkey.pem');
   const config = ws.writeConfig(bindConfig(ws, bind, {
     nextKey, install: { fullchain, key }, live: 'none', probe: { protocol: 'none' }, reload: ['true'],
-  }, { ttl: TTL, rollover: { propagationTimeout: '60s', margin: '1s' } }));
+  }, { ttl: TTL, rollover: { propagationTimeout: '60s', margin } }));
   /** Both servers' RRsets, which must agree. */
   const rrset = async () => {
     const [p, s] = await Promise.all([readTlsa(bind.primary, OWNER), readTlsa(bind.secondary!, OWNER)]);
@@ -111,6 +111,39 @@ test('generated next key: announced at the first deploy, a certificate for its C
   // N2 was not used: it stays announced beside C.
   assert.deepEqual(await rrset(), sorted([`3 1 1 ${opensslAssociation(c.certPath, 1, 1)}`, `3 1 1 ${n2}`]));
   void ws;
+});
+
+test('announced but not aged yet: the renewal goes live when the announcement ages, not 2 × TTL after the renewal', { timeout: 120_000 }, async (t) => {
+  if (!requireBinaries(t, ['named', 'dig', 'openssl'])) return;
+  // margin 6 s: the announcement ages 2 × TTL 2 s + 6 s = 10 s after every server served it,
+  // room to deliver the renewal well before that.
+  const { ca, config, rrset } = await rig(t, { mode: 'auto' }, '6s');
+  const a = makeLeaf(ca, ['mx.example.test']);
+  assert.equal((await runCli(['deploy', '-c', config, '--pem', a.combinedPath])).code, 0);
+  await postDeployUntil(config, 'cleaned');
+  const announced = (await untilNextPropagated(config)).next;
+  // The renewal comes 3 s into the announcement's 10 s: the delayed path would count 10 s from it.
+  await sleep(Math.max(0, Date.parse(announced.since) + 3000 - Date.now()));
+  const csr = await runCli(['next-key', '--id', 'mx', '--csr', '-c', config]);
+  const b = signCsr(ca, csr.stdout.trim(), ['mx.example.test']);
+  const d = await runCli(['deploy', '-c', config, '--cert', b.fullchainPath]);
+  assert.equal(d.code, 0, d.stderr);
+  assert.ok(Date.now() < Date.parse(announced.agedAt), 'the renewal arrived before the announcement aged (else this test proves nothing)');
+  let r = (await entryStatus(config) as any).rollovers.at(-1);
+  assert.equal(r.path, 'next-key');
+  assert.equal(r.activatedAt, null, 'not live inside its deploy: the announcement has not aged');
+  await postDeployUntil(config, 'cleaned', { everyMs: 200 });
+  r = (await entryStatus(config) as any).rollovers.at(-1);
+  const activated = Date.parse(r.activatedAt);
+  // Safety: never before every cache can hold the announcement (since + 2 × TTL + margin).
+  assert.ok(activated >= Date.parse(announced.since) + 2 * TTL * 1000 + 6000, `activated ${activated - Date.parse(announced.since)} ms after every server served the announcement`);
+  assert.equal(r.activateAfter, announced.agedAt, 'its deadline is the announcement\'s own');
+  // The point: earlier than the delayed path, which counts 2 × TTL + margin from the renewal.
+  const classic = Date.parse(r.propagatedAt) + 2 * TTL * 1000 + 6000;
+  assert.ok(activated < classic, `activated ${classic - activated} ms before the delayed path would have`);
+  assert.match(d.stderr + JSON.stringify(r), /next key, announced/);
+  reportFigures(`next-key-core: unaged next key went live ${activated - Date.parse(announced.since)} ms after the announcement propagated, ${classic - activated} ms before 2 × TTL + margin after the renewal`);
+  assert.ok((await rrset()).includes(`3 1 1 ${announced.spki}`));
 });
 
 test("a client's next key replaced before use: its records are removed, the new one announced", { timeout: 90_000 }, async (t) => {

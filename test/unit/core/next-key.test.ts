@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { computeActivateAfter } from '../../../src/core/rollover.js';
 import { canAnnounceNextKey, computeNextKeyRecords, isNextKeyAged, isNextKeyConsumed } from '../../../src/core/next-key.js';
 import { computeEntryRequiredRecords } from '../../../src/core/desired.js';
 import { isEntryDue, isNextKeyDue } from '../../../src/core/due.js';
@@ -91,15 +92,25 @@ test('the announced next key is required (cleanup never deletes it) and makes th
   assert.equal(isEntryDue({ rollovers: [] }, POLICY, new Date()), false, 'a version 1 entry (no next fields) is not due');
 });
 
-test('choosePath: same key, aged next key, or new key (delayed)', () => {
+test('choosePath: same key, announced next key (aged or not), or new key (delayed)', () => {
   const rec = (c: string) => ({ name: N25, ttl: 300, rdata: { usage: 3, selector: 1, matchingType: 1, data: hex(c) } });
   const issuer = { name: N25, ttl: 300, rdata: { usage: 2, selector: 1, matchingType: 1, data: hex('9') } };
-  const aged = new Date('2026-01-01T00:10:06.000Z');
-  assert.equal(choosePath([rec('a')], next(), [rec('a')], true, aged), 'same-key');
-  assert.equal(choosePath([rec('a')], next(), [rec('c')], true, aged), 'next-key');
-  assert.equal(choosePath([rec('a'), issuer], next(), [rec('c'), issuer], true, aged), 'next-key', "the live certificate's issuer record counts as served");
-  assert.equal(choosePath([rec('a')], next(), [rec('c')], true, new Date('2026-01-01T00:10:05.000Z')), 'new-key', 'not aged yet');
-  assert.equal(choosePath([rec('a')], next(), [rec('c')], false, aged), 'new-key', 'not in DNS right now');
-  assert.equal(choosePath([rec('a')], next(), [rec('c'), { ...issuer, rdata: { ...issuer.rdata, data: hex('8') } }], true, aged), 'new-key', 'an issuer record never served');
-  assert.equal(choosePath([rec('a')], null, [rec('b')], true, aged), 'new-key');
+  assert.equal(choosePath([rec('a')], next(), [rec('a')], true), 'same-key');
+  assert.equal(choosePath([rec('a')], next(), [rec('c')], true), 'next-key');
+  assert.equal(choosePath([rec('a'), issuer], next(), [rec('c'), issuer], true), 'next-key', "the live certificate's issuer record counts as served");
+  assert.equal(choosePath([rec('a')], next({ phase: 'published', propagatedAt: null, activateAfter: null }), [rec('c')], true), 'new-key', 'announced but not yet served by every server');
+  assert.equal(choosePath([rec('a')], next(), [rec('c')], false), 'new-key', 'not in DNS right now');
+  assert.equal(choosePath([rec('a')], next(), [rec('c'), { ...issuer, rdata: { ...issuer.rdata, data: hex('8') } }], true), 'new-key', 'an issuer record never served');
+  assert.equal(choosePath([rec('a')], null, [rec('b')], true), 'new-key');
+});
+
+test('computeActivateAfter: a renewal with an announced, unaged next key goes live when the announcement ages', () => {
+  const policy = { delayFactor: 2, minDelay: 0, propagationTimeout: 3_600_000, cleanupDelay: 0, margin: 5000 };
+  const n = next();
+  // The renewal is published and seen everywhere 4 minutes after the announcement propagated.
+  const renewal = { phase: 'propagated', publishedAt: '2026-01-01T00:04:00.000Z', propagatedAt: '2026-01-01T00:04:01.000Z', activateAfter: null, replacedTtl: n.replacedTtl, alreadyServed: false, servers: { a: { firstServedAt: '2026-01-01T00:04:01.000Z' } } };
+  const classic = computeActivateAfter(renewal, policy).at.getTime();
+  const announced = computeActivateAfter({ ...renewal, servedSince: n.propagatedAt! }, policy).at.getTime();
+  assert.equal(announced, Date.parse(n.activateAfter!), 'the announcement\'s own aging time');
+  assert.equal(classic - announced, 4 * 60_000, 'instead of 2 × TTL + margin after the renewal was served');
 });
