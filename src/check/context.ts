@@ -1,5 +1,6 @@
 // What every check of one `danehook check` run shares: the read-only session, the warning
 // horizon, the clock, and where findings and measurements are collected.
+import type { ValidatedAnswer } from '../io/resolver.js';
 import type { Session } from '../rollover/session.js';
 import type { Finding } from './finding.js';
 import type { Measurements } from './prometheus.js';
@@ -13,6 +14,8 @@ export interface CheckContext {
   now: Date;
   findings: Finding[];
   m: Measurements;
+  /** The DS answer per zone, asked once per run however many entries share the zone. */
+  dsByZone: Map<string, Promise<ValidatedAnswer>>;
 }
 
 export const describeDays = (ms: number): string => `${(ms / 86_400_000).toFixed(1)} d`;

@@ -114,7 +114,9 @@ async function checkChain(ctx: CheckContext, id: string, zone: string, name: str
   const via = parseHostPort(configured, 53)!;
   const resolver = await s.resolver();
   try {
-    const ds = await resolver.queryValidated(via, zone, 'DS');
+    let asked = ctx.dsByZone.get(zone);
+    if (!asked) ctx.dsByZone.set(zone, (asked = resolver.queryValidated(via, zone, 'DS')));
+    const ds = await asked;
     if (ds.count === 0) findings.push({ severity: needsDnssec ? 'CRITICAL' : 'WARNING', id, check: 'ds', subject: zone, message: `no DS for ${zone} at its parent (resolver ${configured}): the zone is insecure` });
     else findings.push({ severity: 'OK', id, check: 'ds', subject: zone, message: `DS for ${zone} at its parent${ds.ad ? ', validated' : ''} (resolver ${configured})` });
     const answer = await resolver.queryValidated(via, name, type);

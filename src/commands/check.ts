@@ -33,7 +33,7 @@ export async function checkCommand(ctx: CommandContext): Promise<number> {
   const s = await openSession({ ...ctx, options: { ...ctx.options, dryRun: true } }, loaded, { lock: false });
   const m: Measurements = { tlsaMatch: [], rrsigExpiry: [], certificateExpiry: [], durationSeconds: 0 };
   const warnDays = ctx.options.warnDays ?? DEFAULT_WARN_DAYS;
-  const cc: CheckContext = { s, warnMs: warnDays * 86_400_000, certificateWarnMs: Math.max(warnDays, CERTIFICATE_WARN_DAYS) * 86_400_000, now: ctx.now(), findings: [], m };
+  const cc: CheckContext = { s, warnMs: warnDays * 86_400_000, certificateWarnMs: Math.max(warnDays, CERTIFICATE_WARN_DAYS) * 86_400_000, now: ctx.now(), findings: [], m, dsByZone: new Map() };
   try {
     await Promise.all(ids.filter((id) => !ctx.options.id || id === ctx.options.id).map(async (id) => {
       try {
