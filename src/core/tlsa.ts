@@ -51,6 +51,20 @@ export function parseTlsaRdata(text: string): TlsaRdata | undefined {
   return { ...params, data };
 }
 
+/**
+ * A TLSA record as a server or another writer holds it: any parameter values 0–255 and any even
+ * hex length, as the wire allows (RFC 6698 §2.1). Reading must not fail on a record danehook
+ * would never write — a stray record in the RRset would otherwise stop every rollover.
+ */
+export function parseServedTlsaRdata(text: string): TlsaRdata | undefined {
+  const m = /^\s*(\d{1,3})\s+(\d{1,3})\s+(\d{1,3})\s+([0-9a-fA-F\s]+)$/.exec(text);
+  if (!m) return undefined;
+  const [usage, selector, matchingType] = [m[1], m[2], m[3]].map(Number) as [number, number, number];
+  const data = m[4]!.replace(/\s/g, '').toLowerCase();
+  if (usage > 255 || selector > 255 || matchingType > 255 || data.length === 0 || data.length % 2 !== 0) return undefined;
+  return { usage, selector, matchingType, data };
+}
+
 /** "_25._tcp.mx.example.com." (RFC 6698 §3). */
 export function formatTlsaOwner(port: number, protocol: string, domain: string): string {
   return `_${port}._${protocol}.${domain.toLowerCase().replace(/\.$/, '')}.`;

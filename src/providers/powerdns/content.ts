@@ -3,17 +3,10 @@
 import type { Rdata, RecordType, TxtRdata } from '../../core/rdata.js';
 import { formatRdataPresentation, txtStrings } from '../../core/rdata.js';
 import { parseTxtPresentation } from '../../core/txt-presentation.js';
-import type { TlsaRdata } from '../../core/tlsa.js';
+import { parseServedTlsaRdata, type TlsaRdata } from '../../core/tlsa.js';
 
-/** Parse a TLSA content; undefined when malformed. Any hex length (as on the wire: another writer's record must still be readable). */
-export function parseTlsaContent(content: string): TlsaRdata | undefined {
-  const m = /^\s*(\d{1,3})\s+(\d{1,3})\s+(\d{1,3})\s+([0-9a-fA-F\s]+)$/.exec(content);
-  if (!m) return undefined;
-  const [usage, selector, matchingType] = [m[1], m[2], m[3]].map(Number) as [number, number, number];
-  const data = m[4]!.replace(/\s/g, '').toLowerCase();
-  if (usage > 255 || selector > 255 || matchingType > 255 || data.length === 0 || data.length % 2 !== 0) return undefined;
-  return { usage, selector, matchingType, data };
-}
+/** Parse a TLSA content; undefined when malformed. Lenient as the wire (another writer's record must still be readable). */
+export const parseTlsaContent = (content: string): TlsaRdata | undefined => parseServedTlsaRdata(content);
 
 /** Parse a TXT content ('"a" "b"': PowerDNS always quotes, and refuses unquoted content); undefined when malformed. */
 export const parseTxtContent = (content: string): TxtRdata | undefined => parseTxtPresentation(content);

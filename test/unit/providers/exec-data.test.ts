@@ -12,7 +12,11 @@ const HEX = 'ab'.repeat(32);
 test('TLSA data: lowercase hex out; any case and zone-file spacing accepted back', () => {
   assert.equal(formatExecData({ usage: 3, selector: 1, matchingType: 1, data: HEX }), `3 1 1 ${HEX}`);
   assert.deepEqual(parseExecData('TLSA', `3 1 1 ${HEX.toUpperCase().slice(0, 20)} ${HEX.slice(20)}`), { usage: 3, selector: 1, matchingType: 1, data: HEX });
-  for (const bad of ['3 1 1', '3 1 1 abc', `4 1 1 ${HEX}`, `3 1 1 ${HEX}00`, `"3 1 1 ${HEX}"`]) assert.equal(parseExecData('TLSA', bad), undefined, bad);
+  for (const bad of ['3 1 1', '3 1 1 abc', '256 1 1 ab', `"3 1 1 ${HEX}"`]) assert.equal(parseExecData('TLSA', bad), undefined, bad);
+  // Another writer's records read as the wire holds them (danehook never writes these): a stray
+  // record must not make every list fail.
+  assert.deepEqual(parseExecData('TLSA', `4 1 1 ${HEX}`), { usage: 4, selector: 1, matchingType: 1, data: HEX });
+  assert.deepEqual(parseExecData('TLSA', `3 1 1 ${HEX}00`), { usage: 3, selector: 1, matchingType: 1, data: `${HEX}00` });
 });
 
 test('TXT data: quoted strings, \\" and \\\\ escaped, non-printable bytes as \\DDD, split at 255 bytes', () => {
