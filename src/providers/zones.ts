@@ -2,12 +2,11 @@
 // a delegated child the config names holds its names) first, else the provider's own discovery,
 // asked once per base name; and a plan's changes grouped by zone, in a stable order.
 import { formatAbsoluteName } from '../io/dns-wire.js';
+import { isInZone } from '../io/zone-apex.js';
 import type { Change } from './types.js';
 
 export type FindZone = (name: string) => Promise<string>;
 
-/** `name` (absolute) lies in `zone` (absolute); the root holds every name. */
-export const isInZone = (name: string, zone: string) => zone === '.' || name === zone || name.endsWith(`.${zone}`);
 
 /**
  * `discover(baseName, asked)` is asked only for names outside the configured zones, once per base name:

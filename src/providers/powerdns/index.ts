@@ -3,6 +3,7 @@
 import type { Rdata, RecordType } from '../../core/rdata.js';
 import { rdataType } from '../../core/rdata.js';
 import { DnsProtocolError, TemporaryError } from '../../errors.js';
+import { createLimiter } from '../../io/dns-limiter.js';
 import { formatAbsoluteName } from '../../io/dns-wire.js';
 import type { HostPort } from '../../io/host-port.js';
 import type { ApplyResult, Change, DnsProvider, Plan, RRset } from '../types.js';
@@ -32,23 +33,13 @@ export interface PowerDnsOptions extends PowerDnsConfig {
 
 const rrsetKey = (name: string, type: string) => `${name} ${type}`;
 
-/** Run `fn` over `items`, at most `limit` at once. */
-async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 export function createPowerDnsProvider(opts: PowerDnsOptions): DnsProvider {
   const api = createApiClient({ url: opts.url, apiKey: opts.apiKey, timeoutMs: opts.timeoutMs });
   const zones = createApiZones(api, opts.serverId, opts.zones);
   const maxPatches = opts.maxPatches ?? 3;
   const filteredReadLimit = opts.filteredReadLimit ?? 16;
   const identity = `PowerDNS API ${opts.url} (server ${opts.serverId})`;
+  const limitReads = createLimiter(8); // filtered GETs in flight at once
 
   /** The RRsets `keys` of `zone` as the API holds them now (absent ones empty). */
   async function readRRsets(zone: string, keys: { name: string; type: RecordType }[]): Promise<{ rrsets: Map<string, ApiRRset>; kind: string }> {
@@ -58,10 +49,10 @@ export function createPowerDnsProvider(opts: PowerDnsOptions): DnsProvider {
     // owners, one read of the whole zone when there are many (3,000 owners would be 3,000 GETs).
     const details =
       keys.length <= filteredReadLimit
-        ? await mapBounded(keys, 8, async ({ name, type }) => {
+        ? await Promise.all(keys.map(({ name, type }) => limitReads(async () => {
             const q = `?rrset_name=${encodeURIComponent(name)}&rrset_type=${type}`;
             return parseZoneDetail(await api.request('GET', `${path}${q}`, `read ${name} ${type} in zone ${zone}`), what(q));
-          })
+          })))
         : [parseZoneDetail(await api.request('GET', path, `read zone ${zone}`), what(''))];
     const found = new Map<string, ApiRRset>();
     for (const d of details) {

@@ -1,7 +1,8 @@
 // The zone of a name without DNS: a zone the config names (longest suffix) first, else the longest
 // zone the API lists (GET /zones, read once per provider) that contains the name.
 import { ConfigError } from '../../errors.js';
-import { createZoneFinder, isInZone, type FindZone } from '../zones.js';
+import { isInZone } from '../../io/zone-apex.js';
+import { createZoneFinder, type FindZone } from '../zones.js';
 import type { ApiClient } from './http.js';
 import { parseZoneList, type ZoneSummary } from './zone-json.js';
 
