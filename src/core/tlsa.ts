@@ -38,17 +38,23 @@ export function formatTlsaRdata(r: TlsaRdata): string {
 
 const HASH_LENGTH: Record<number, number> = { 1: 32, 2: 64 };
 
-/** Parse presentation form; hex may be split by whitespace or parentheses as in zone files. */
-export function parseTlsaRdata(text: string): TlsaRdata | undefined {
+/** Presentation form split into its three parameter fields and the hex (whitespace and zone-file parentheses removed, lowercase). */
+function splitTlsaText(text: string): { fields: [string, string, string]; data: string } | undefined {
   const m = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+([0-9a-fA-F\s()]+)$/.exec(text);
   if (!m) return undefined;
-  const params = parseTlsaParams(`${m[1]} ${m[2]} ${m[3]}`);
-  if (!params) return undefined;
   const data = m[4]!.replace(/[\s()]/g, '').toLowerCase();
   if (data.length === 0 || data.length % 2 !== 0) return undefined;
+  return { fields: [m[1]!, m[2]!, m[3]!], data };
+}
+
+/** Parse presentation form of a record danehook may write: known parameters, hash lengths that fit. */
+export function parseTlsaRdata(text: string): TlsaRdata | undefined {
+  const split = splitTlsaText(text);
+  const params = split && parseTlsaParams(split.fields.join(' '));
+  if (!params) return undefined;
   const want = HASH_LENGTH[params.matchingType];
-  if (want !== undefined && data.length !== want * 2) return undefined;
-  return { ...params, data };
+  if (want !== undefined && split!.data.length !== want * 2) return undefined;
+  return { ...params, data: split!.data };
 }
 
 /**
@@ -57,12 +63,11 @@ export function parseTlsaRdata(text: string): TlsaRdata | undefined {
  * would never write — a stray record in the RRset would otherwise stop every rollover.
  */
 export function parseServedTlsaRdata(text: string): TlsaRdata | undefined {
-  const m = /^\s*(\d{1,3})\s+(\d{1,3})\s+(\d{1,3})\s+([0-9a-fA-F\s]+)$/.exec(text);
-  if (!m) return undefined;
-  const [usage, selector, matchingType] = [m[1], m[2], m[3]].map(Number) as [number, number, number];
-  const data = m[4]!.replace(/\s/g, '').toLowerCase();
-  if (usage > 255 || selector > 255 || matchingType > 255 || data.length === 0 || data.length % 2 !== 0) return undefined;
-  return { usage, selector, matchingType, data };
+  const split = splitTlsaText(text);
+  if (!split) return undefined;
+  const [usage, selector, matchingType] = split.fields.map(Number) as [number, number, number];
+  if (usage > 255 || selector > 255 || matchingType > 255) return undefined;
+  return { usage, selector, matchingType, data: split.data };
 }
 
 /** "_25._tcp.mx.example.com." (RFC 6698 §3). */
