@@ -82,6 +82,12 @@ export class ConfigError extends DanehookError {
   constructor(message: string, o?: Opts) { super('CONFIG', ExitCode.config, message, o); }
 }
 
+/** What an error message quotes of a foreign reply (an HTTP body, an adapter's stdout): one line, at most 200 characters. */
+export function formatExcerpt(text: string): string {
+  const t = text.replace(/\s+/g, ' ').trim();
+  return t.length > 200 ? `${t.slice(0, 200)}…` : t;
+}
+
 /** Map anything thrown to a DanehookError; unknown errors are bugs (70). */
 export function toDanehookError(err: unknown): DanehookError {
   if (err instanceof DanehookError) return err;

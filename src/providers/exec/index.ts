@@ -52,10 +52,17 @@ export function createExecProvider(opts: ExecOptions): DnsProvider {
     const value = opts.env[name];
     if (value !== undefined) env[name] = value;
   }
+  const identity = `exec adapter ${adapter}`;
   const capabilities = { atomicPerZone: true };
+  // An adapter may say, in any ok reply, that it cannot apply a zone all-or-nothing: noted and said once.
+  const noteAtomicity = (reply: { atomic?: boolean }) => {
+    if (reply.atomic !== false || !capabilities.atomicPerZone) return;
+    capabilities.atomicPerZone = false;
+    log.warn(`${identity} cannot apply a zone's changes all-or-nothing: a failure part way may leave some applied (the next run re-reads DNS and converges)`);
+  };
 
   async function call<T>(request: ExecRequest, schema: Parameters<typeof parseAdapterReply>[1], what: string): Promise<T> {
-    const ctx = { what: `exec adapter ${adapter} (${what})`, timeoutMs: opts.timeoutMs };
+    const ctx = { what: `${identity} (${what})`, timeoutMs: opts.timeoutMs };
     const outcome = await runAdapter({
       command: opts.command,
       input: `${JSON.stringify(request)}\n`,
@@ -75,7 +82,7 @@ export function createExecProvider(opts: ExecOptions): DnsProvider {
     const unique = [...new Set(names.map(formatAbsoluteName))];
     if (unique.length === 0) return new Map();
     const reply = await call<ListReply>({ version: PROTOCOL_VERSION, op: 'list', type, names: unique }, listReplySchema, `list ${type}, ${unique.length} name(s)`);
-    return checkListReply(reply, unique, type, `exec adapter ${adapter}`);
+    return checkListReply(reply, unique, type, identity);
   }
 
   async function apply(plan: Plan): Promise<ApplyResult> {
@@ -87,11 +94,7 @@ export function createExecProvider(opts: ExecOptions): DnsProvider {
         zone,
         changes: list.map((c) => ({ op: c.op, name: c.name, ttl: c.ttl, type: rdataType(c.rdata), data: formatExecData(c.rdata) })),
       };
-      const reply = await call<{ atomic?: boolean }>(request, okReplySchema, `apply ${list.length} change(s) to zone ${zone}`);
-      if (reply.atomic === false && capabilities.atomicPerZone) {
-        capabilities.atomicPerZone = false;
-        log.warn(`exec adapter ${adapter} cannot apply a zone's changes all-or-nothing: a failure part way may leave some applied (the next run re-reads DNS and converges)`);
-      }
+      noteAtomicity(await call<{ atomic?: boolean }>(request, okReplySchema, `apply ${list.length} change(s) to zone ${zone}`));
       result.zones.push({ zone, changes: list.length });
     }
     return result;
@@ -99,11 +102,10 @@ export function createExecProvider(opts: ExecOptions): DnsProvider {
 
   async function checkAccess(name: string): Promise<void> {
     const zone = await findZone(name);
-    const reply = await call<{ atomic?: boolean }>({ version: PROTOCOL_VERSION, op: 'check', zone }, okReplySchema, `access check for zone ${zone}`);
-    if (reply.atomic === false) capabilities.atomicPerZone = false;
+    noteAtomicity(await call<{ atomic?: boolean }>({ version: PROTOCOL_VERSION, op: 'check', zone }, okReplySchema, `access check for zone ${zone}`));
   }
 
-  return { name: 'exec', identity: `exec adapter ${adapter}`, capabilities, listRecords, apply, checkAccess, findZone };
+  return { name: 'exec', identity, capabilities, listRecords, apply, checkAccess, findZone };
 }
 
 /** A list reply must answer exactly what was asked: every name once, that type, parseable data. */

@@ -2,7 +2,7 @@
 // its failure maps onto (auth 77; unreachable, timeout, crash, not runnable 69; anything malformed
 // 76; conflict 75 like an RFC 2136 prerequisite failure). Pure.
 import type { z } from 'zod';
-import { DanehookError, DnsProtocolError, DnsRefusedError, TemporaryError, UnavailableError } from '../../errors.js';
+import { DanehookError, DnsProtocolError, formatExcerpt, DnsRefusedError, TemporaryError, UnavailableError } from '../../errors.js';
 import type { AdapterOutcome } from './run-adapter.js';
 import { errorReplySchema, PROTOCOL_VERSION, type ErrorKind } from './protocol.js';
 
@@ -38,11 +38,11 @@ export function parseAdapterReply<S extends z.ZodType>(outcome: AdapterOutcome, 
   if (json === undefined) {
     // No reply at all: a crash when it also failed, else an adapter that does not speak the protocol.
     if (failed) throw new UnavailableError(`${ctx.what} exited with ${outcome.exitCode} without a reply${stderr}`);
-    throw new DnsProtocolError(`${ctx.what} replied ${jsonError ? `with invalid JSON (${jsonError}): ${preview(text)}` : 'nothing'}${stderr}`);
+    throw new DnsProtocolError(`${ctx.what} replied ${jsonError ? `with invalid JSON (${jsonError}): ${formatExcerpt(text)}` : 'nothing'}${stderr}`);
   }
   const version = typeof json === 'object' && json !== null ? (json as { version?: unknown }).version : undefined;
   if (version !== PROTOCOL_VERSION) {
-    throw new DnsProtocolError(`${ctx.what} replied with protocol version ${JSON.stringify(version)}; danehook speaks version ${PROTOCOL_VERSION}: ${preview(text)}`);
+    throw new DnsProtocolError(`${ctx.what} replied with protocol version ${JSON.stringify(version)}; danehook speaks version ${PROTOCOL_VERSION}: ${formatExcerpt(text)}`);
   }
   // An error reply is honoured whatever the exit code: it is the adapter's own account.
   const error = errorReplySchema.safeParse(json);
@@ -52,7 +52,7 @@ export function parseAdapterReply<S extends z.ZodType>(outcome: AdapterOutcome, 
     const issue = ok.error.issues[0]!;
     const where = issue.path.length ? issue.path.join('.') : 'reply';
     if (failed) throw new UnavailableError(`${ctx.what} exited with ${outcome.exitCode} and a malformed reply (${where}: ${issue.message})${stderr}`);
-    throw new DnsProtocolError(`${ctx.what} replied something protocol version ${PROTOCOL_VERSION} does not allow here (${where}: ${issue.message}): ${preview(text)}`);
+    throw new DnsProtocolError(`${ctx.what} replied something protocol version ${PROTOCOL_VERSION} does not allow here (${where}: ${issue.message}): ${formatExcerpt(text)}`);
   }
   // A success reply with a failing exit contradicts itself; believing either half could be wrong.
   if (failed) throw new DnsProtocolError(`${ctx.what} replied success but exited with ${outcome.exitCode}${stderr}`);
@@ -70,9 +70,4 @@ export function mapErrorKind(kind: ErrorKind, message: string): DanehookError {
     case 'invalid':
       return new DnsProtocolError(message);
   }
-}
-
-function preview(text: string): string {
-  const oneLine = text.replace(/\s+/g, ' ');
-  return oneLine.length > 200 ? `${oneLine.slice(0, 200)}…` : oneLine;
 }

@@ -1,6 +1,6 @@
 // One request to the PowerDNS HTTP API (Node's global fetch, X-API-Key, a timeout) and the mapping
 // of every failure onto danehook's exit codes. Messages name the URL, never the key.
-import { ConfigError, DnsProtocolError, DnsRefusedError, UnavailableError } from '../../errors.js';
+import { ConfigError, DnsProtocolError, DnsRefusedError, formatExcerpt, UnavailableError } from '../../errors.js';
 
 export interface ApiClient {
   /** GET/PATCH/PUT a path under `${url}/api/v1`; the parsed JSON, or undefined for 204. */
@@ -15,11 +15,6 @@ export interface ApiClientOptions {
 }
 
 // Enough of an error body to act on ({"error": "..."} from PowerDNS, or a proxy's page), not a dump.
-function excerpt(text: string): string {
-  const t = text.replace(/\s+/g, ' ').trim();
-  return t.length > 200 ? `${t.slice(0, 200)}…` : t;
-}
-
 function describeBody(text: string): string {
   try {
     const j = JSON.parse(text) as { error?: unknown };
@@ -27,7 +22,7 @@ function describeBody(text: string): string {
   } catch {
     /* not JSON: show the start of it */
   }
-  return excerpt(text) || '(empty body)';
+  return formatExcerpt(text) || '(empty body)';
 }
 
 /** Why fetch() itself failed: refused, reset, name not found, TLS, timeout. */
@@ -79,7 +74,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     try {
       return JSON.parse(text);
     } catch {
-      throw new DnsProtocolError(`PowerDNS API ${method} ${url} (${what}): ${status} but the body is not JSON: ${excerpt(text)}`, { hint: 'is dns.powerdns.url the PowerDNS webserver (not a proxy or another service)?' });
+      throw new DnsProtocolError(`PowerDNS API ${method} ${url} (${what}): ${status} but the body is not JSON: ${formatExcerpt(text)}`, { hint: 'is dns.powerdns.url the PowerDNS webserver (not a proxy or another service)?' });
     }
   }
   return { request, baseUrl };
