@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { requireBinaries } from '../harness/binaries.js';
 import { startBind } from '../harness/bind.js';
 import { bindConfig, makeWorkspace, nsupdateAdapterSection, runCli } from '../harness/cli.js';
-import { dig, rdataOf, type DnsServerHandle } from '../harness/dns.js';
+import type { DnsServerHandle } from '../harness/dns.js';
+import { txtValues } from '../harness/dkim.js';
 import { startPowerDns } from '../harness/pdns.js';
 import { sleep } from '../harness/steps.js';
 import { reportFigures } from '../harness/figures.js';
@@ -19,7 +20,7 @@ const TTL = 2;
 
 /** The TXT values both servers serve at `name`, strings joined; asserts they agree. */
 async function servedTxt(dns: DnsServerHandle, name: string): Promise<string[]> {
-  const out = await Promise.all([dns.primary, dns.secondary!].map(async (ep) => rdataOf(await dig(ep, name, 'TXT'), 'TXT').map((a) => a.replace(/"\s+"/g, '').replace(/^"|"$/g, ''))));
+  const out = await Promise.all([dns.primary, dns.secondary!].map(async (ep) => (await txtValues(ep, name)).values));
   assert.deepEqual(out[1], out[0], `both servers agree on ${name}`);
   return out[0]!;
 }
